@@ -1,0 +1,56 @@
+"""The command group. Subcommands load lazily so ``otel-llmcost prices`` never imports grpc."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+from otel_llmcost import __version__
+
+# command name -> ("module:attribute", one-line help shown by --help without importing it)
+_COMMANDS = {
+    "demo": (
+        "otel_llmcost.cli.demo:demo",
+        "Run the main job on embedded defaults and print the cost report.",
+    ),
+    "prices": ("otel_llmcost.cli.prices:prices", "Look up the price catalog and price a call by hand."),
+    "simulator": (
+        "otel_llmcost.cli.simulator:simulator",
+        "Serve the OpenAI/Anthropic/Gemini wire simulator.",
+    ),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _COMMANDS[name][1]) for name in sorted(_COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attr = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.version_option(__version__, prog_name="otel-llmcost")
+@click.option("-v", "--verbose", "verbosity", count=True, help="More log output (repeat for debug).")
+def cli(verbosity: int) -> None:
+    """otel-llmcost: exact LLM cost from OpenTelemetry spans.
+
+    Run `otel-llmcost COMMAND --help` for each command's options.
+    """
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

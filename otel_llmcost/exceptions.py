@@ -1,0 +1,88 @@
+"""Exceptions that otel-llmcost raises on purpose.
+
+Only :class:`BudgetExceededError` ever reaches application code from the instrumentation; the
+others are raised by explicit API calls (pricing, configuration, usage parsing).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+__all__ = [
+    "BudgetExceededError",
+    "ConfigError",
+    "InvalidUsageError",
+    "LLMCostError",
+    "UnknownModelError",
+]
+
+
+class LLMCostError(Exception):
+    """Base class of every otel-llmcost error."""
+
+
+class InvalidUsageError(LLMCostError, ValueError):
+    """Token counts that cannot be a real bill: negative, non-integer, absurd or inconsistent.
+
+    ``reason`` is a short stable code (``negative_tokens``, ``absurd_tokens``, ``not_integer``,
+    ``inconsistent_tokens``) used as the collector's rejection reason label.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class UnknownModelError(LLMCostError, LookupError):
+    """A model name that resolves to no catalog entry. ``suggestions`` are the closest known names."""
+
+    def __init__(self, model: str, provider: str | None, suggestions: list[str]) -> None:
+        where = f" (provider {provider})" if provider else ""
+        hint = f"; closest known: {', '.join(suggestions)}" if suggestions else ""
+        super().__init__(f"unknown model {model!r}{where}{hint}")
+        self.model = model
+        self.provider = provider
+        self.suggestions = suggestions
+
+
+class ConfigError(LLMCostError, ValueError):
+    """A configuration file or value that cannot be used. Names the file, the key and the reason."""
+
+    def __init__(self, reason: str, *, file: str | None = None, key: str | None = None) -> None:
+        parts = [p for p in (file, key) if p]
+        prefix = ": ".join(parts)
+        super().__init__(f"{prefix}: {reason}" if prefix else reason)
+        self.file = file
+        self.key = key
+        self.reason = reason
+
+
+class BudgetExceededError(LLMCostError):
+    """A budget whose action is ``block`` would be exceeded by this call; raised before any I/O."""
+
+    def __init__(
+        self,
+        budget: str,
+        *,
+        scope: dict[str, str],
+        spent_usd: Decimal | None,
+        limit_usd: Decimal | None,
+        spent_tokens: int | None = None,
+        limit_tokens: int | None = None,
+        resets_at: datetime | None = None,
+    ) -> None:
+        if limit_usd is not None:
+            amount = f"${spent_usd} of ${limit_usd} spent"
+        else:
+            amount = f"{spent_tokens} of {limit_tokens} tokens used"
+        scope_text = ", ".join(f"{k}={v}" for k, v in sorted(scope.items())) or "all calls"
+        reset = f"; resets {resets_at.isoformat()}" if resets_at else ""
+        super().__init__(f"budget {budget!r} ({scope_text}) would be exceeded: {amount}{reset}")
+        self.budget = budget
+        self.scope = scope
+        self.spent_usd = spent_usd
+        self.limit_usd = limit_usd
+        self.spent_tokens = spent_tokens
+        self.limit_tokens = limit_tokens
+        self.resets_at = resets_at

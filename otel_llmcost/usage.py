@@ -1,0 +1,420 @@
+"""Normalized token usage: one :class:`Usage` with exclusive buckets, whoever reported it.
+
+Providers disagree on what their counters include; this module is the one place that knows:
+
+* **OpenAI** (chat, responses, embeddings, legacy completions): ``prompt_tokens``/``input_tokens``
+  *include* cached and audio tokens; ``completion_tokens``/``output_tokens`` *include* reasoning
+  and audio tokens.
+* **Anthropic**: ``input_tokens`` *excludes* cache reads and cache writes; cache writes are split
+  into 5-minute and 1-hour TTLs (``cache_creation.ephemeral_{5m,1h}_input_tokens``); thinking is
+  part of ``output_tokens``.
+* **Gemini**: ``prompt_token_count`` *includes* ``cached_content_token_count``;
+  ``thoughts_token_count`` is *outside* ``candidates_token_count`` but billed as output;
+  ``tool_use_prompt_token_count`` is outside the prompt count but billed as input.
+* **Span attributes** (GenAI semconv and older emitters): ``gen_ai.usage.input_tokens`` includes
+  cached input and ``output_tokens`` includes reasoning — except OpenLIT's Anthropic spans, which
+  copy Anthropic's exclusive ``input_tokens`` verbatim.
+
+Every reader returns a :class:`Usage` whose buckets do not overlap, so pricing is a plain sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.exceptions import InvalidUsageError
+
+__all__ = ["MAX_TOKENS_PER_CALL", "Usage", "from_anthropic", "from_attributes", "from_gemini", "from_openai"]
+
+#: Larger than any context window plus output cap on sale today (10M); a count above it is a bug
+#: or an attack, not a bill.
+MAX_TOKENS_PER_CALL = 100_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call in exclusive buckets (no bucket counts a token twice)."""
+
+    input: int = 0
+    """Uncached text input."""
+    cache_read: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    output: int = 0
+    """Text output, excluding reasoning and audio."""
+    reasoning: int = 0
+    input_audio: int = 0
+    output_audio: int = 0
+    input_image: int = 0
+    web_search_requests: int = 0
+    estimated: bool = False
+    """True when the counts come from our tokenizer, not from the provider."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name == "estimated":
+                continue
+            value = getattr(self, f.name)
+            if type(value) is not int:
+                raise InvalidUsageError(f"{f.name} must be an integer, got {value!r}", reason="not_integer")
+            if value < 0:
+                raise InvalidUsageError(f"{f.name} is negative ({value})", reason="negative_tokens")
+            if value > MAX_TOKENS_PER_CALL:
+                raise InvalidUsageError(
+                    f"{f.name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}",
+                    reason="absurd_tokens",
+                )
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total_input(self) -> int:
+        """All input tokens, as ``gen_ai.usage.input_tokens`` counts them (cache included)."""
+        return self.input + self.cache_read + self.cache_write + self.input_audio + self.input_image
+
+    @property
+    def total_output(self) -> int:
+        """All output tokens, as ``gen_ai.usage.output_tokens`` counts them (reasoning included)."""
+        return self.output + self.reasoning + self.output_audio
+
+    @property
+    def total(self) -> int:
+        return self.total_input + self.total_output
+
+    @property
+    def is_empty(self) -> bool:
+        return self.total == 0 and self.web_search_requests == 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input=self.input + other.input,
+            cache_read=self.cache_read + other.cache_read,
+            cache_write_5m=self.cache_write_5m + other.cache_write_5m,
+            cache_write_1h=self.cache_write_1h + other.cache_write_1h,
+            output=self.output + other.output,
+            reasoning=self.reasoning + other.reasoning,
+            input_audio=self.input_audio + other.input_audio,
+            output_audio=self.output_audio + other.output_audio,
+            input_image=self.input_image + other.input_image,
+            web_search_requests=self.web_search_requests + other.web_search_requests,
+            estimated=self.estimated or other.estimated,
+        )
+
+    @classmethod
+    def from_totals(
+        cls,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cache_read: int = 0,
+        cache_write_5m: int = 0,
+        cache_write_1h: int = 0,
+        reasoning: int = 0,
+        input_audio: int = 0,
+        output_audio: int = 0,
+        input_image: int = 0,
+        web_search_requests: int = 0,
+        estimated: bool = False,
+    ) -> Usage:
+        """Build from inclusive totals (the semconv convention): input includes cache, audio and
+        image tokens; output includes reasoning and audio tokens."""
+        _check_int("input_tokens", input_tokens)
+        _check_int("output_tokens", output_tokens)
+        carved_in = cache_read + cache_write_5m + cache_write_1h + input_audio + input_image
+        carved_out = reasoning + output_audio
+        if carved_in > input_tokens:
+            raise InvalidUsageError(
+                f"input_tokens={input_tokens} is less than its cached/audio/image parts ({carved_in})",
+                reason="inconsistent_tokens",
+            )
+        if carved_out > output_tokens:
+            raise InvalidUsageError(
+                f"output_tokens={output_tokens} is less than its reasoning/audio parts ({carved_out})",
+                reason="inconsistent_tokens",
+            )
+        return cls(
+            input=input_tokens - carved_in,
+            cache_read=cache_read,
+            cache_write_5m=cache_write_5m,
+            cache_write_1h=cache_write_1h,
+            output=output_tokens - carved_out,
+            reasoning=reasoning,
+            input_audio=input_audio,
+            output_audio=output_audio,
+            input_image=input_image,
+            web_search_requests=web_search_requests,
+            estimated=estimated,
+        )
+
+    def to_attributes(self) -> dict[str, int | bool]:
+        """Span attributes (GenAI semconv, inclusive totals, plus our extra buckets when non-zero)."""
+        attrs: dict[str, int | bool] = {
+            sc.GEN_AI_USAGE_INPUT_TOKENS: self.total_input,
+            sc.GEN_AI_USAGE_OUTPUT_TOKENS: self.total_output,
+        }
+        if self.cache_read:
+            attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = self.cache_read
+        if self.cache_write:
+            attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = self.cache_write
+        if self.cache_write_1h:
+            attrs[sc.LLMCOST_USAGE_CACHE_WRITE_1H] = self.cache_write_1h
+        if self.reasoning:
+            attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = self.reasoning
+        if self.input_audio:
+            attrs[sc.LLMCOST_USAGE_INPUT_AUDIO] = self.input_audio
+        if self.output_audio:
+            attrs[sc.LLMCOST_USAGE_OUTPUT_AUDIO] = self.output_audio
+        if self.web_search_requests:
+            attrs[sc.LLMCOST_USAGE_WEB_SEARCH] = self.web_search_requests
+        if self.estimated:
+            attrs[sc.LLMCOST_USAGE_ESTIMATED] = True
+        return attrs
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object) -> None:
+    if type(value) is not int:
+        raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
+    if value < 0:
+        raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
+
+
+def _get(obj: Any, *names: str) -> Any:
+    """First present, non-None field among ``names`` of an SDK object or a mapping."""
+    if obj is None:
+        return None
+    for name in names:
+        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _count(obj: Any, *names: str) -> int:
+    value = _get(obj, *names)
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise InvalidUsageError(f"{names[0]} must be an integer, got {value!r}", reason="not_integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise InvalidUsageError(f"{names[0]} must be an integer, got {value!r}", reason="not_integer")
+    return value
+
+
+# --- provider response objects --------------------------------------------------------------------
+
+
+def from_openai(usage: Any) -> Usage:
+    """OpenAI usage from chat completions, responses, embeddings or legacy completions.
+
+    Accepts the SDK's pydantic object or the wire dict.
+    """
+    # Chat / embeddings / completions say prompt_/completion_; the Responses API says input_/output_.
+    total_in = _count(usage, "prompt_tokens", "input_tokens")
+    total_out = _count(usage, "completion_tokens", "output_tokens")
+    in_details = _get(usage, "prompt_tokens_details", "input_tokens_details")
+    out_details = _get(usage, "completion_tokens_details", "output_tokens_details")
+    return Usage.from_totals(
+        total_in,
+        total_out,
+        cache_read=_count(in_details, "cached_tokens"),
+        input_audio=_count(in_details, "audio_tokens"),
+        input_image=_count(in_details, "image_tokens"),
+        reasoning=_count(out_details, "reasoning_tokens"),
+        output_audio=_count(out_details, "audio_tokens"),
+    )
+
+
+def from_anthropic(usage: Any) -> Usage:
+    """Anthropic ``Message.usage`` (or the cumulative usage of a stream), object or dict."""
+    cache_write_total = _count(usage, "cache_creation_input_tokens")
+    breakdown = _get(usage, "cache_creation")
+    write_1h = _count(breakdown, "ephemeral_1h_input_tokens")
+    if write_1h > cache_write_total:
+        raise InvalidUsageError(
+            f"1h cache writes ({write_1h}) exceed cache_creation_input_tokens ({cache_write_total})",
+            reason="inconsistent_tokens",
+        )
+    # The total is authoritative; whatever is not 1h is the default 5-minute TTL.
+    write_5m = cache_write_total - write_1h
+    output_total = _count(usage, "output_tokens")
+    thinking = _count(_get(usage, "output_tokens_details"), "thinking_tokens")
+    if thinking > output_total:
+        raise InvalidUsageError(
+            f"thinking_tokens={thinking} exceeds output_tokens={output_total}", reason="inconsistent_tokens"
+        )
+    return Usage(
+        input=_count(usage, "input_tokens"),
+        cache_read=_count(usage, "cache_read_input_tokens"),
+        cache_write_5m=write_5m,
+        cache_write_1h=write_1h,
+        output=output_total - thinking,
+        reasoning=thinking,
+        web_search_requests=_count(_get(usage, "server_tool_use"), "web_search_requests"),
+    )
+
+
+def _modality_count(details: Any, modality: str) -> int:
+    total = 0
+    for entry in details or ():
+        name = _get(entry, "modality")
+        name = getattr(name, "value", name)  # an enum in the SDK, a string on the wire
+        if isinstance(name, str) and name.upper() == modality:
+            total += _count(entry, "token_count", "tokenCount")
+    return total
+
+
+def from_gemini(usage_metadata: Any) -> Usage:
+    """Gemini ``usage_metadata`` (SDK object, snake_case) or ``usageMetadata`` (wire, camelCase)."""
+    prompt = _count(usage_metadata, "prompt_token_count", "promptTokenCount")
+    cached = _count(usage_metadata, "cached_content_token_count", "cachedContentTokenCount")
+    candidates = _count(usage_metadata, "candidates_token_count", "candidatesTokenCount")
+    thoughts = _count(usage_metadata, "thoughts_token_count", "thoughtsTokenCount")
+    tool_prompt = _count(usage_metadata, "tool_use_prompt_token_count", "toolUsePromptTokenCount")
+    prompt_details = _get(usage_metadata, "prompt_tokens_details", "promptTokensDetails")
+    cache_details = _get(usage_metadata, "cache_tokens_details", "cacheTokensDetails")
+    out_details = _get(usage_metadata, "candidates_tokens_details", "candidatesTokensDetails")
+    # Audio priced apart: uncached audio in the prompt, audio in the candidates.
+    audio_in = max(0, _modality_count(prompt_details, "AUDIO") - _modality_count(cache_details, "AUDIO"))
+    audio_out = _modality_count(out_details, "AUDIO")
+    return Usage.from_totals(
+        prompt + tool_prompt,
+        candidates + thoughts,
+        cache_read=cached,
+        input_audio=audio_in,
+        reasoning=thoughts,
+        output_audio=audio_out,
+    )
+
+
+# --- span attributes from any emitter -------------------------------------------------------------
+
+
+def _attr_count(attrs: Mapping[str, Any], *names: str) -> int | None:
+    for name in names:
+        if name in attrs:
+            value = attrs[name]
+            if isinstance(value, bool):
+                raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
+                value = int(value)
+            if isinstance(value, str):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise InvalidUsageError(
+                        f"{name} must be an integer, got {value!r}", reason="not_integer"
+                    ) from None
+            if not isinstance(value, int):
+                raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
+            if value < 0:
+                raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
+            return value
+    return None
+
+
+_INPUT_NAMES = (
+    sc.GEN_AI_USAGE_INPUT_TOKENS,
+    sc.OPENLLMETRY_PROMPT_TOKENS,
+    sc.LLM_USAGE_PROMPT_TOKENS,
+    sc.OPENINFERENCE_PROMPT,
+)
+_OUTPUT_NAMES = (
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.OPENLLMETRY_COMPLETION_TOKENS,
+    sc.LLM_USAGE_COMPLETION_TOKENS,
+    sc.OPENINFERENCE_COMPLETION,
+)
+_CACHE_READ_NAMES = (
+    sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.OPENLLMETRY_CACHE_READ_INPUT_TOKENS,
+    sc.LLM_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.OPENINFERENCE_CACHE_READ,
+    sc.OPENLIT_CACHE_READ,
+)
+_CACHE_WRITE_NAMES = (
+    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.OPENLLMETRY_CACHE_CREATION_INPUT_TOKENS,
+    sc.LLM_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.OPENINFERENCE_CACHE_WRITE,
+)
+_REASONING_NAMES = (
+    sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    sc.OPENLLMETRY_REASONING_TOKENS,
+    sc.OPENINFERENCE_REASONING,
+    sc.OPENLIT_REASONING_TOKENS,
+    "llm.usage.reasoning_tokens",
+)
+
+
+def has_usage_attributes(attrs: Mapping[str, Any]) -> bool:
+    """Whether any emitter's token-count attribute is present."""
+    return any(name in attrs for name in (*_INPUT_NAMES, *_OUTPUT_NAMES))
+
+
+def from_attributes(
+    attrs: Mapping[str, Any], *, provider: str | None = None, scope_name: str | None = None
+) -> Usage | None:
+    """Usage from a span's attributes, whichever emitter wrote them; ``None`` if it has none.
+
+    ``provider`` is the normalized ``gen_ai.provider.name`` and ``scope_name`` the span's
+    instrumentation scope; together they identify the emitters whose input count is exclusive.
+    Raises :class:`InvalidUsageError` for negative, non-integer or inconsistent counts.
+    """
+    total_in = _attr_count(attrs, *_INPUT_NAMES)
+    total_out = _attr_count(attrs, *_OUTPUT_NAMES)
+    if total_in is None and total_out is None:
+        return None
+    total_in = total_in or 0
+    total_out = total_out or 0
+    cache_read = _attr_count(attrs, *_CACHE_READ_NAMES) or 0
+    cache_write = _attr_count(attrs, *_CACHE_WRITE_NAMES) or 0
+    write_1h = _attr_count(attrs, sc.LLMCOST_USAGE_CACHE_WRITE_1H, sc.ANTHROPIC_CACHE_WRITE_1H) or 0
+    write_5m_attr = _attr_count(attrs, sc.ANTHROPIC_CACHE_WRITE_5M)
+    if write_1h > cache_write:
+        raise InvalidUsageError(
+            f"1h cache writes ({write_1h}) exceed all cache writes ({cache_write})",
+            reason="inconsistent_tokens",
+        )
+    write_5m = write_5m_attr if write_5m_attr is not None else cache_write - write_1h
+    if write_5m + write_1h != cache_write:
+        write_5m = cache_write - write_1h
+    reasoning = _attr_count(attrs, *_REASONING_NAMES) or 0
+    input_audio = _attr_count(attrs, sc.LLMCOST_USAGE_INPUT_AUDIO, sc.OPENINFERENCE_PROMPT_AUDIO) or 0
+    output_audio = _attr_count(attrs, sc.LLMCOST_USAGE_OUTPUT_AUDIO, sc.OPENINFERENCE_COMPLETION_AUDIO) or 0
+    web_search = _attr_count(attrs, sc.LLMCOST_USAGE_WEB_SEARCH) or 0
+    estimated = attrs.get(sc.LLMCOST_USAGE_ESTIMATED) is True
+
+    exclusive_input = (
+        scope_name is not None and scope_name.startswith("openlit") and provider == sc.PROVIDER_ANTHROPIC
+    )
+    if not exclusive_input and cache_read + cache_write + input_audio > total_in:
+        # An inclusive count can never be smaller than its parts: this emitter reported
+        # Anthropic-style exclusive input. Reading it as inclusive would go negative.
+        exclusive_input = True
+    if exclusive_input:
+        total_in += cache_read + cache_write
+    return Usage.from_totals(
+        total_in,
+        total_out,
+        cache_read=cache_read,
+        cache_write_5m=write_5m,
+        cache_write_1h=write_1h,
+        reasoning=reasoning,
+        input_audio=input_audio,
+        output_audio=output_audio,
+        web_search_requests=web_search,
+        estimated=estimated,
+    )
