@@ -3,8 +3,9 @@
 Providers disagree on what their counters include; this module is the one place that knows:
 
 * **OpenAI** (chat, responses, embeddings, legacy completions): ``prompt_tokens``/``input_tokens``
-  *include* cached and audio tokens; ``completion_tokens``/``output_tokens`` *include* reasoning
-  and audio tokens.
+  *include* cached, cache-written and audio tokens; ``completion_tokens``/``output_tokens``
+  *include* reasoning and audio tokens. Cache writes with 30-minute retention go to the short-TTL
+  bucket (``cache_write_5m``), 12-hour retention to the long-TTL bucket (``cache_write_1h``).
 * **Anthropic**: ``input_tokens`` *excludes* cache reads and cache writes; cache writes are split
   into 5-minute and 1-hour TTLs (``cache_creation.ephemeral_{5m,1h}_input_tokens``); thinking is
   part of ``output_tokens``.
@@ -223,10 +224,18 @@ def from_openai(usage: Any) -> Usage:
     total_out = _count(usage, "completion_tokens", "output_tokens")
     in_details = _get(usage, "prompt_tokens_details", "input_tokens_details")
     out_details = _get(usage, "completion_tokens_details", "output_tokens_details")
+    cache_write = _count(in_details, "cache_write_tokens")
+    write_long = _count(_get(in_details, "cache_write_tokens_details"), "ttl_12h_tokens")
+    if write_long > cache_write:
+        raise InvalidUsageError(
+            f"12h cache writes ({write_long}) exceed cache_write_tokens ({cache_write})", reason="inconsistent_tokens"
+        )
     return Usage.from_totals(
         total_in,
         total_out,
         cache_read=_count(in_details, "cached_tokens"),
+        cache_write_5m=cache_write - write_long,
+        cache_write_1h=write_long,
         input_audio=_count(in_details, "audio_tokens"),
         input_image=_count(in_details, "image_tokens"),
         reasoning=_count(out_details, "reasoning_tokens"),

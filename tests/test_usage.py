@@ -88,6 +88,23 @@ class TestOpenAI:
         }
         assert from_openai(usage) == Usage(input=388, cache_read=512, output=44, reasoning=256)
 
+    def test_cache_writes_are_inside_the_prompt_and_split_by_retention(self) -> None:
+        usage = {
+            "input_tokens": 5000,
+            "input_tokens_details": {
+                "cached_tokens": 1000,
+                "cache_write_tokens": 3000,
+                "cache_write_tokens_details": {"ttl_30m_tokens": 2000, "ttl_12h_tokens": 1000},
+            },
+            "output_tokens": 10,
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        assert from_openai(usage) == Usage(
+            input=1000, cache_read=1000, cache_write_5m=2000, cache_write_1h=1000, output=10
+        )
+        chat = {"prompt_tokens": 100, "completion_tokens": 1, "prompt_tokens_details": {"cache_write_tokens": 60}}
+        assert from_openai(chat) == Usage(input=40, cache_write_5m=60, output=1)
+
     def test_embeddings_have_only_prompt_tokens(self) -> None:
         assert from_openai({"prompt_tokens": 8, "total_tokens": 8}) == Usage(input=8)
 
