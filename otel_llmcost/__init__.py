@@ -6,6 +6,9 @@ provider SDKs are hooked lazily, when the application imports them.
 
 from __future__ import annotations
 
+from typing import Any
+
+from otel_llmcost._attribution import attribute, current_attribution
 from otel_llmcost.exceptions import (
     BudgetExceededError,
     ConfigError,
@@ -18,6 +21,23 @@ from otel_llmcost.usage import Usage
 
 __version__ = "0.1.0"
 
+
+def instrument(**kwargs: Any) -> None:
+    """Instrument every supported provider SDK (when the app imports it) and carry the
+    OpenTelemetry context into new threads. Keyword arguments go to
+    :meth:`LLMCostInstrumentor.instrument`."""
+    from otel_llmcost.instrumentation import LLMCostInstrumentor
+
+    LLMCostInstrumentor().instrument(**kwargs)
+
+
+def uninstrument() -> None:
+    """Restore every original SDK method."""
+    from otel_llmcost.instrumentation import LLMCostInstrumentor
+
+    LLMCostInstrumentor().uninstrument()
+
+
 __all__ = [
     "BudgetExceededError",
     "ConfigError",
@@ -28,6 +48,10 @@ __all__ = [
     "UnknownModelError",
     "Usage",
     "__version__",
+    "attribute",
+    "current_attribution",
     "estimate_cost",
     "get_pricer",
+    "instrument",
+    "uninstrument",
 ]

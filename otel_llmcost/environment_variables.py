@@ -25,6 +25,14 @@ OTEL_LLMCOST_INCLUDE_USAGE: Final = "OTEL_LLMCOST_INCLUDE_USAGE"
 """``true`` (default) injects ``stream_options.include_usage`` into OpenAI streams so their cost
 is exact; ``false`` leaves requests untouched and estimates stream usage with a tokenizer."""
 
+OTEL_LLMCOST_PROVIDER_MAP: Final = "OTEL_LLMCOST_PROVIDER_MAP"
+"""``host[:port]=provider,…``: the ``gen_ai.provider.name`` of OpenAI-compatible endpoints that
+the base URL alone does not identify (e.g. ``gpu-box:8000=vllm``)."""
+
+OTEL_LLMCOST_FINGERPRINT_KEY: Final = "OTEL_LLMCOST_FINGERPRINT_KEY"
+"""Secret for the content-free prompt fingerprint (HMAC-SHA256). Share it across replicas so the
+same prompt fingerprints alike; without it the fingerprint is a plain SHA-256."""
+
 OTEL_LLMCOST_LEDGER: Final = "OTEL_LLMCOST_LEDGER"
 """Ledger URL for the collector and the CLI: ``sqlite:///path`` or ``postgresql://…``."""
 

@@ -48,6 +48,12 @@ OP_CHAT: Final = "chat"
 OP_TEXT_COMPLETION: Final = "text_completion"
 OP_EMBEDDINGS: Final = "embeddings"
 OP_GENERATE_CONTENT: Final = "generate_content"
+# Units of work that span model calls; their spans may carry the children's summed usage.
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_CREATE_AGENT: Final = "create_agent"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_EXECUTE_TASK: Final = "execute_task"
 
 # gen_ai.provider.name values
 PROVIDER_OPENAI: Final = "openai"
@@ -81,6 +87,7 @@ LLMCOST_USAGE_CACHE_WRITE_1H: Final = "llmcost.usage.cache_write_1h.input_tokens
 LLMCOST_USAGE_INPUT_AUDIO: Final = "llmcost.usage.input_audio_tokens"
 LLMCOST_USAGE_OUTPUT_AUDIO: Final = "llmcost.usage.output_audio_tokens"
 LLMCOST_USAGE_WEB_SEARCH: Final = "llmcost.usage.web_search_requests"
+LLMCOST_RESPONSE_SERVICE_TIER: Final = "llmcost.response.service_tier"  # providers without their own name
 LLMCOST_MAX_TOKENS_EXCEEDED: Final = "llmcost.response.max_tokens_exceeded"
 LLMCOST_TRUNCATED: Final = "llmcost.response.truncated"
 LLMCOST_STREAMING: Final = "llmcost.request.streaming"
@@ -106,6 +113,9 @@ ATTRIBUTION_KEYS: Final[dict[str, str]] = {
     "run": LLMCOST_RUN,
 }
 
+#: Our tracer's instrumentation scope name (the spans the collector trusts first).
+INSTRUMENTATION_SCOPE: Final = "otel_llmcost.instrumentation"
+
 # --- Resource attributes ---------------------------------------------------------------------
 SERVICE_NAME: Final = "service.name"
 DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
@@ -125,9 +135,14 @@ LLM_USAGE_COMPLETION_TOKENS: Final = "llm.usage.completion_tokens"
 LLM_USAGE_TOTAL_TOKENS: Final = "llm.usage.total_tokens"
 LLM_USAGE_CACHE_READ_INPUT_TOKENS: Final = "llm.usage.cache_read_input_tokens"
 LLM_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "llm.usage.cache_creation_input_tokens"
+LLM_USAGE_REASONING_TOKENS: Final = "llm.usage.reasoning_tokens"
 LLM_REQUEST_TYPE: Final = "llm.request.type"
+OPENLLMETRY_IS_STREAMING: Final = "gen_ai.is_streaming"
+LLM_IS_STREAMING: Final = "llm.is_streaming"
 # OpenInference (Arize/Phoenix)
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_KIND_LLM: Final = "LLM"
+OPENINFERENCE_KIND_EMBEDDING: Final = "EMBEDDING"
 OPENINFERENCE_MODEL_NAME: Final = "llm.model_name"
 OPENINFERENCE_PROVIDER: Final = "llm.provider"
 OPENINFERENCE_SYSTEM: Final = "llm.system"
@@ -140,6 +155,7 @@ OPENINFERENCE_REASONING: Final = "llm.token_count.completion_details.reasoning"
 OPENINFERENCE_COMPLETION_AUDIO: Final = "llm.token_count.completion_details.audio"
 OPENINFERENCE_COST_TOTAL: Final = "llm.cost.total"
 # OpenLIT
+OPENLIT_SCOPE: Final = "openlit.otel.tracing"
 OPENLIT_COST: Final = "gen_ai.usage.cost"
 OPENLIT_REASONING_TOKENS: Final = "gen_ai.usage.completion_tokens_details.reasoning_tokens"
 OPENLIT_CACHE_READ: Final = "gen_ai.usage.prompt_tokens_details.cached_tokens"
@@ -148,6 +164,9 @@ ANTHROPIC_SDK_SCOPE: Final = "com.anthropic.sdk.python"
 ANTHROPIC_CACHE_WRITE_5M: Final = "anthropic.usage.cache_creation.ephemeral_5m_input_tokens"
 ANTHROPIC_CACHE_WRITE_1H: Final = "anthropic.usage.cache_creation.ephemeral_1h_input_tokens"
 ANTHROPIC_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_STOP_REASON: Final = "anthropic.message.stop_reason"
+# The official openai-v2 instrumentation before the openai.* rename.
+GEN_AI_OPENAI_RESPONSE_SERVICE_TIER_DEPRECATED: Final = "gen_ai.openai.response.service_tier"
 
 # --- OTel metrics emitted in-process (GenAI semconv) --------------------------------------------
 METRIC_GEN_AI_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
@@ -176,6 +195,10 @@ PROM_QUEUE_CAPACITY: Final = "llmcost_collector_queue_capacity"
 PROM_LEDGER_WRITE_ERRORS: Final = "llmcost_collector_ledger_write_errors"
 PROM_LEDGER_WRITE_SECONDS: Final = "llmcost_collector_ledger_write_seconds"
 PROM_LABEL_OVERFLOW: Final = "llmcost_collector_label_overflow"
+PROM_PROCESS_CPU_SECONDS: Final = "llmcost_collector_process_cpu_seconds"
+PROM_PROCESS_RESIDENT_MEMORY: Final = "llmcost_collector_process_resident_memory_bytes"
+PROM_PROCESS_THREADS: Final = "llmcost_collector_process_threads"
+PROM_PROCESS_OPEN_FDS: Final = "llmcost_collector_process_open_fds"
 
 # Prometheus label names (bounded sets only)
 LABEL_PROVIDER: Final = "provider"
@@ -191,6 +214,7 @@ LABEL_STATUS: Final = "status"
 LABEL_REASON: Final = "reason"
 LABEL_USER: Final = "user"
 LABEL_THREAD: Final = "thread"
+LABEL_LABEL: Final = "label"  # of llmcost_collector_label_overflow_total
 OVERFLOW_LABEL_VALUE: Final = "__overflow__"
 
 # Token bucket names, used as the `type` label and in breakdowns

@@ -244,7 +244,19 @@ def from_openai(usage: Any) -> Usage:
 
 
 def from_anthropic(usage: Any) -> Usage:
-    """Anthropic ``Message.usage`` (or the cumulative usage of a stream), object or dict."""
+    """Anthropic ``Message.usage`` (or the cumulative usage of a stream), object or dict.
+
+    Beta ``usage.iterations`` entries of type ``compaction`` are extra sampling steps that are
+    billed but left out of the top-level counts; they are added.
+    """
+    total = _anthropic_counts(usage)
+    for entry in _get(usage, "iterations") or ():
+        if _get(entry, "type") == "compaction":
+            total = total + _anthropic_counts(entry)
+    return total
+
+
+def _anthropic_counts(usage: Any) -> Usage:
     cache_write_total = _count(usage, "cache_creation_input_tokens")
     breakdown = _get(usage, "cache_creation")
     write_1h = _count(breakdown, "ephemeral_1h_input_tokens")

@@ -166,6 +166,17 @@ class TestAnthropic:
         }
         assert from_anthropic(usage) == Usage(input=10, output=100, reasoning=400, web_search_requests=3)
 
+    def test_compaction_iterations_are_billed_on_top(self) -> None:
+        usage = {
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "iterations": [
+                {"type": "message", "input_tokens": 100, "output_tokens": 20},
+                {"type": "compaction", "input_tokens": 5000, "cache_read_input_tokens": 1000, "output_tokens": 300},
+            ],
+        }
+        assert from_anthropic(usage) == Usage(input=5100, cache_read=1000, output=320)
+
     def test_reads_sdk_objects(self) -> None:
         from anthropic.types import Usage as AnthropicUsage
 

@@ -1,0 +1,326 @@
+"""One GenAI call in flight: its span, its metrics, its price.
+
+Provider modules describe the request (:class:`Request`), run the SDK call, then report the
+response and usage; everything else — span attributes, cost, flags, metrics, the budget
+settlement — happens here, once, the same way for every provider. Nothing in this module raises
+into the application: faults are logged at debug level and the span still ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import baggage
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.pricing import STANDARD_TIER, Cost
+from otel_llmcost.usage import Usage
+
+if TYPE_CHECKING:
+    from otel_llmcost.instrumentation._telemetry import Telemetry
+
+__all__ = ["LLMCall", "Request", "error_type"]
+
+_logger = logging.getLogger(__name__)
+_TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "MAX_TOKENS"})
+
+
+def error_type(exc: BaseException) -> str:
+    """``error.type``: the exception's class name (``RateLimitError``, ``TimeoutError`` …)."""
+    return type(exc).__qualname__
+
+
+@dataclass
+class Request:
+    """What a provider module knows about a call before it is made."""
+
+    provider: str
+    operation: str
+    model: str | None
+    max_tokens: int | None = None
+    stream: bool = False
+    server_address: str | None = None
+    server_port: int | None = None
+    service_tier: str | None = None
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    input_messages: Callable[[], list[dict[str, Any]]] | None = None
+    """Semconv-shaped input messages; called only when content capture is on."""
+    prompt_texts: Callable[[], list[str]] | None = None
+    """The prompt's texts, for offline token estimates (budget reservations, usage-less streams)."""
+    fingerprint_payload: Callable[[], Any] | None = None
+    """The JSON-able prompt (messages, system, tools …) the content-free fingerprint hashes."""
+    downgradable: bool = True
+    """Whether a budget downgrade can change the model (not for raw HTTP bodies)."""
+
+
+class LLMCall:
+    """Records one call. Create through :meth:`Telemetry.start`; end with :meth:`finish` or :meth:`fail`."""
+
+    def __init__(self, telemetry: Telemetry, request: Request) -> None:
+        self.telemetry = telemetry
+        self.request = request
+        self.model_override: str | None = None
+        """Set by the budget guard to downgrade; provider modules send this model instead."""
+        self.budget_alerts: list[str] = []
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reasons: list[str] = []
+        self.response_service_tier: str | None = None
+        self.usage: Usage | None = None
+        self.cost: Cost | None = None
+        self.error: BaseException | None = None
+        self.error_type: str | None = None
+        self.reservation: Any = None
+        self._ended = False
+        self._first_chunk_at: float | None = None
+        self._started = time.perf_counter()
+        attributes: dict[str, AttributeValue] = {
+            sc.GEN_AI_OPERATION_NAME: request.operation,
+            sc.GEN_AI_PROVIDER_NAME: request.provider,
+        }
+        if request.model:
+            attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+        if request.max_tokens is not None:
+            attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = request.max_tokens
+        if request.stream:
+            attributes[sc.LLMCOST_STREAMING] = True
+        if request.server_address:
+            attributes[sc.SERVER_ADDRESS] = request.server_address
+        if request.server_port:
+            attributes[sc.SERVER_PORT] = request.server_port
+        if request.service_tier:
+            attributes[sc.GEN_AI_REQUEST_SERVICE_TIER] = request.service_tier
+        attributes.update(request.attributes)
+        for key in sc.ATTRIBUTION_KEYS.values():
+            value = baggage.get_baggage(key)
+            if value is not None:
+                attributes[key] = str(value)
+        settings = telemetry.settings
+        input_messages = request.input_messages
+        if settings.capture_content and input_messages is not None:
+            self._safely(lambda: attributes.__setitem__(sc.GEN_AI_INPUT_MESSAGES, _json(input_messages())))
+        payload = request.fingerprint_payload
+        if payload is not None:
+            self._safely(
+                lambda: attributes.__setitem__(
+                    sc.LLMCOST_PROMPT_FINGERPRINT,
+                    fingerprint(request.model, payload(), settings.fingerprint_key),
+                )
+            )
+        name = f"{request.operation} {request.model}" if request.model else request.operation
+        self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+
+    # --- what provider modules call -------------------------------------------------------------
+
+    @property
+    def model(self) -> str | None:
+        """The model actually requested (the downgrade target when the guard changed it)."""
+        return self.model_override or self.request.model
+
+    def set_response(
+        self,
+        *,
+        model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+        service_tier: str | None = None,
+    ) -> None:
+        if model:
+            self.response_model = str(model)
+        if response_id:
+            self.response_id = str(response_id)
+        if finish_reasons:
+            self.finish_reasons = [str(r) for r in finish_reasons if r is not None]
+        if service_tier:
+            self.response_service_tier = str(service_tier)
+
+    def first_chunk(self) -> None:
+        if self._first_chunk_at is None:
+            self._first_chunk_at = time.perf_counter()
+
+    def finish(
+        self, usage: Usage | None, *, output_messages: Callable[[], list[dict[str, Any]]] | None = None
+    ) -> None:
+        """The call succeeded (``usage`` None when the provider reported none and none could be estimated)."""
+        if self._ended:
+            return
+        self.usage = usage
+        if output_messages is not None and self.telemetry.settings.capture_content:
+            self._safely(lambda: self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, _json(output_messages())))
+        self._end()
+
+    def fail(self, exc: BaseException) -> None:
+        """The call raised ``exc`` (the application gets it unchanged; we only record it)."""
+        if self._ended:
+            return
+        self.error = exc
+        self.error_type = error_type(exc)
+        self._end()
+
+    def fail_status(self, status_code: int) -> None:
+        """The provider answered with an HTTP error status and no exception was raised (raw HTTP)."""
+        if self._ended:
+            return
+        self.error_type = str(status_code)
+        self._end()
+
+    def estimate_prompt_tokens(self) -> int | None:
+        """Prompt tokens by our offline tokenizer, or ``None`` without prompt texts."""
+        if self.request.prompt_texts is None:
+            return None
+        from otel_llmcost.instrumentation._tokens import count_message_tokens
+
+        return count_message_tokens(self.request.prompt_texts(), self.model)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _safely(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:
+            _logger.debug("otel-llmcost: recording failed", exc_info=True)
+
+    def _end(self) -> None:
+        self._ended = True
+        span = self.span
+        try:
+            if self.model_override:
+                span.update_name(f"{self.request.operation} {self.model_override}")
+            attributes = self._result_attributes()
+            span.set_attributes(attributes)
+            if self.error_type is not None:
+                span.set_status(Status(StatusCode.ERROR, str(self.error or self.error_type)[:500]))
+            self._record_metrics()
+        except Exception:
+            _logger.debug("otel-llmcost: could not record the GenAI result", exc_info=True)
+        guard = self.telemetry.guard
+        if guard is not None:
+            self._safely(lambda: guard.after(self))
+        try:
+            span.end()
+        except Exception:
+            _logger.debug("otel-llmcost: could not end the span", exc_info=True)
+
+    def _result_attributes(self) -> dict[str, AttributeValue]:
+        attrs: dict[str, AttributeValue] = {}
+        if self.model_override:
+            attrs[sc.LLMCOST_BUDGET_DOWNGRADED_FROM] = self.request.model or ""
+            attrs[sc.GEN_AI_REQUEST_MODEL] = self.model_override
+        if self.budget_alerts:
+            attrs[sc.LLMCOST_BUDGET_ALERT] = tuple(self.budget_alerts)
+        if self.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if self.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = self.response_id
+        if self.finish_reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(self.finish_reasons)
+            if any(r in _TRUNCATION_REASONS for r in self.finish_reasons):
+                attrs[sc.LLMCOST_TRUNCATED] = True
+        if self.response_service_tier:
+            attrs[_service_tier_attribute(self.request.provider)] = self.response_service_tier
+        if self.error_type is not None:
+            attrs[sc.ERROR_TYPE] = self.error_type
+        usage = self.usage
+        if usage is not None:
+            attrs.update(usage.to_attributes())
+            max_tokens = self.request.max_tokens
+            if max_tokens is not None and self._capped_output(usage) > max_tokens:
+                attrs[sc.LLMCOST_MAX_TOKENS_EXCEEDED] = True
+            attrs.update(self._price(usage))
+        return attrs
+
+    def _capped_output(self, usage: Usage) -> int:
+        # Gemini's maxOutputTokens bounds the candidates only; thinking has its own budget.
+        if self.request.provider in (sc.PROVIDER_GEMINI, sc.PROVIDER_VERTEX_AI):
+            return usage.output + usage.output_audio
+        return usage.total_output
+
+    def _price(self, usage: Usage) -> dict[str, AttributeValue]:
+        pricer = self.telemetry.pricer
+        entry = pricer.resolve_first((self.response_model, self.model), self.request.provider)
+        cost = (
+            pricer.price_entry(
+                entry, usage, service_tier=self.response_service_tier or self.request.service_tier
+            )
+            if entry is not None
+            else None
+        )
+        if cost is None:
+            return {sc.LLMCOST_COST_UNPRICED: True}
+        self.cost = cost
+        attrs: dict[str, AttributeValue] = {
+            sc.GEN_AI_USAGE_COST_AMOUNT: float(cost.total),
+            sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY_USD,
+            sc.GEN_AI_USAGE_COST_SOURCE: sc.COST_SOURCE_LOCAL,
+            sc.LLMCOST_COST_INPUT: float(cost.input),
+            sc.LLMCOST_COST_OUTPUT: float(cost.output),
+            sc.LLMCOST_COST_CACHE_READ: float(cost.cache_read),
+            sc.LLMCOST_COST_CACHE_WRITE: float(cost.cache_write),
+            sc.LLMCOST_PRICING_MODEL: cost.model,
+            sc.LLMCOST_PRICING_VERSION: cost.price_version,
+        }
+        if cost.reasoning:
+            attrs[sc.LLMCOST_COST_REASONING] = float(cost.reasoning)
+        if cost.request_fees:
+            attrs[sc.LLMCOST_COST_REQUEST_FEES] = float(cost.request_fees)
+        if cost.service_tier != STANDARD_TIER:
+            attrs[sc.LLMCOST_PRICING_TIER] = cost.service_tier
+        if cost.long_context_threshold is not None:
+            attrs[sc.LLMCOST_PRICING_LONG_CONTEXT] = cost.long_context_threshold
+        return attrs
+
+    def _record_metrics(self) -> None:
+        t = self.telemetry
+        attrs: dict[str, AttributeValue] = {
+            sc.GEN_AI_OPERATION_NAME: self.request.operation,
+            sc.GEN_AI_PROVIDER_NAME: self.request.provider,
+        }
+        if self.model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = self.model
+        if self.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if self.request.server_address:
+            attrs[sc.SERVER_ADDRESS] = self.request.server_address
+        if self.request.server_port:
+            attrs[sc.SERVER_PORT] = self.request.server_port
+        if self.error_type is not None:
+            attrs[sc.ERROR_TYPE] = self.error_type
+        t.duration.record(time.perf_counter() - self._started, attrs)
+        if self._first_chunk_at is not None:
+            t.time_to_first_chunk.record(self._first_chunk_at - self._started, attrs)
+        if self.usage is not None:
+            t.token_usage.record(self.usage.total_input, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+            t.token_usage.record(
+                self.usage.total_output, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+            )
+        if self.cost is not None and self.cost.total:
+            t.cost.add(float(self.cost.total), attrs)
+
+
+def _service_tier_attribute(provider: str) -> str:
+    if provider == sc.PROVIDER_ANTHROPIC:
+        return sc.ANTHROPIC_SERVICE_TIER
+    if provider in (sc.PROVIDER_OPENAI, sc.PROVIDER_AZURE_OPENAI):
+        return sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER
+    return sc.LLMCOST_RESPONSE_SERVICE_TIER
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def fingerprint(model: str | None, payload: Any, key: bytes | None) -> str:
+    """A content-free 64-bit fingerprint of (model, prompt) for duplicate detection."""
+    data = json.dumps([model, payload], sort_keys=True, separators=(",", ":"), default=str).encode()
+    digest = hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
+    return digest[:16]

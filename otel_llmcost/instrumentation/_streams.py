@@ -1,0 +1,154 @@
+"""Stream proxies: the caller's stream, unchanged, with our accounting finalized exactly once.
+
+A proxy keeps every behaviour of the object it wraps (attributes, helper methods, ``with``,
+``close()``, raw responses) and ends the GenAI span when the stream is exhausted, fails, is
+closed, exits its ``with`` block, or is garbage-collected — whichever comes first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import wrapt
+
+from otel_llmcost.instrumentation._call import LLMCall
+
+__all__ = ["AsyncStreamProxy", "StreamHandler", "SyncStreamProxy"]
+
+_logger = logging.getLogger(__name__)
+
+
+class StreamHandler(Protocol):
+    """Provider-specific accounting for one stream."""
+
+    def on_item(self, item: Any) -> bool:
+        """Account for one item; return True to hide it from the caller (an injected usage chunk)."""
+        ...
+
+    def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
+        """Report the result: ``call.finish(usage)`` or ``call.fail(error)``. ``complete`` is False
+        when the caller stopped early (usage may be missing: estimate it)."""
+        ...
+
+
+class _Base(wrapt.ObjectProxy[Any]):
+    def __init__(self, wrapped: Any, call: LLMCall, handler: StreamHandler) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_handler = handler
+        self._self_ended = False
+
+    def _self_item(self, item: Any) -> bool:
+        try:
+            self._self_call.first_chunk()
+            return bool(self._self_handler.on_item(item))
+        except Exception:
+            _logger.debug("otel-llmcost: stream accounting failed", exc_info=True)
+            return False
+
+    def _self_end(self, error: BaseException | None, complete: bool) -> None:
+        if self._self_ended:
+            return
+        self._self_ended = True
+        try:
+            self._self_handler.on_end(self._self_call, error, complete)
+        except Exception:
+            _logger.debug("otel-llmcost: stream finalization failed", exc_info=True)
+        # Whatever the handler did, the span must end.
+        if error is not None:
+            self._self_call.fail(error)
+        else:
+            self._self_call.finish(None)
+
+    def __del__(self) -> None:
+        try:
+            self._self_end(None, complete=False)
+        except Exception:  # interpreter shutdown: nothing left to report to
+            pass
+
+
+class SyncStreamProxy(_Base):
+    def __init__(self, wrapped: Any, call: LLMCall, handler: StreamHandler) -> None:
+        super().__init__(wrapped, call, handler)
+        self._self_iterator: Any = None
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        if self._self_iterator is None:
+            self._self_iterator = iter(self.__wrapped__)
+        while True:
+            try:
+                item = next(self._self_iterator)
+            except StopIteration:
+                self._self_end(None, complete=True)
+                raise
+            except BaseException as exc:
+                self._self_end(exc, complete=False)
+                raise
+            if not self._self_item(item):
+                return item
+
+    def __enter__(self) -> SyncStreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_end(exc, complete=False)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(None, complete=False)
+
+
+class AsyncStreamProxy(_Base):
+    def __init__(self, wrapped: Any, call: LLMCall, handler: StreamHandler) -> None:
+        super().__init__(wrapped, call, handler)
+        self._self_iterator: Any = None
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._self_iterator is None:
+            self._self_iterator = self.__wrapped__.__aiter__()
+        while True:
+            try:
+                item = await self._self_iterator.__anext__()
+            except StopAsyncIteration:
+                self._self_end(None, complete=True)
+                raise
+            except BaseException as exc:
+                self._self_end(exc, complete=False)
+                raise
+            if not self._self_item(item):
+                return item
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_end(exc, complete=False)
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_end(None, complete=False)
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None, complete=False)

@@ -1,0 +1,225 @@
+"""Tracer, meter instruments, settings and pricing shared by every wrapper of one instrumentor."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import TracerProvider
+
+from otel_llmcost import __version__
+from otel_llmcost import semconv as sc
+from otel_llmcost.exceptions import BudgetExceededError
+from otel_llmcost.instrumentation._settings import Settings
+from otel_llmcost.pricing import Pricer, get_pricer
+
+if TYPE_CHECKING:
+    from otel_llmcost.instrumentation._call import LLMCall, Request
+
+__all__ = ["DURATION_BUCKETS", "TOKEN_BUCKETS", "Telemetry"]
+
+_logger = logging.getLogger(__name__)
+
+# GenAI semconv advisory bucket boundaries.
+TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+
+#: Set while one of our wrappers runs the SDK call: SDK helpers that call other wrapped methods
+#: (``.stream()`` -> ``create``, ``parse`` -> ``create``) must not produce a second span.
+_IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("otel_llmcost_in_call", default=False)
+
+
+def _apply_override(call: LLMCall, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The SDK call's keyword arguments with a budget downgrade applied (SDKs take ``model=``)."""
+    if not call.model_override:
+        return kwargs
+    if not call.request.downgradable:
+        _logger.warning(
+            "otel-llmcost: cannot downgrade a raw HTTP call; sending %s as requested", call.request.model
+        )
+        call.model_override = None
+        return kwargs
+    return {**kwargs, "model": call.model_override}
+
+
+class Guard:
+    """Budget hook (``otel_llmcost.budgets``): runs before the SDK call, may block or downgrade."""
+
+    def before(self, call: LLMCall) -> None:  # pragma: no cover - interface
+        """Reserve the call's worst case. Raise BudgetExceededError to block; set
+        ``call.model_override`` to downgrade."""
+
+    def after(self, call: LLMCall) -> None:  # pragma: no cover - interface
+        """Settle the reservation to the call's actual cost (or release it on error)."""
+
+
+class Telemetry:
+    def __init__(
+        self,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        settings: Settings | None = None,
+        pricer: Pricer | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self._pricer = pricer
+        self.guard = guard
+        self.tracer = trace.get_tracer(
+            "otel_llmcost.instrumentation",
+            __version__,
+            tracer_provider=tracer_provider,
+            schema_url="https://opentelemetry.io/schemas/1.37.0",
+        )
+        meter = get_meter("otel_llmcost.instrumentation", __version__, meter_provider=meter_provider)
+        self.token_usage = meter.create_histogram(
+            sc.METRIC_GEN_AI_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+        )
+        self.duration = meter.create_histogram(
+            sc.METRIC_GEN_AI_OPERATION_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_GEN_AI_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.cost = meter.create_counter(
+            sc.METRIC_LLMCOST_COST, unit="USD", description="Cost of GenAI operations at catalog prices."
+        )
+
+    @property
+    def pricer(self) -> Pricer:
+        return self._pricer if self._pricer is not None else get_pricer()
+
+    def start(self, build: Callable[[], Request]) -> LLMCall | None:
+        """Begin recording a call, or ``None`` when we must stay out of the way (instrumentation
+        suppressed, a call of ours already running, or a fault of our own).
+
+        The one exception that escapes is :class:`BudgetExceededError`, by design.
+        """
+        if _IN_CALL.get() or not is_instrumentation_enabled():
+            return None
+        from otel_llmcost.instrumentation._call import LLMCall
+
+        try:
+            call = LLMCall(self, build())
+        except Exception:
+            _logger.debug("otel-llmcost: could not start a GenAI span", exc_info=True)
+            return None
+        if self.guard is not None:
+            try:
+                self.guard.before(call)
+            except BudgetExceededError as err:
+                call.fail(err)
+                raise
+            except Exception:
+                _logger.debug("otel-llmcost: budget guard failed; the call proceeds", exc_info=True)
+        return call
+
+    def traced(
+        self,
+        build: Callable[[], Request],
+        wrapped: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        on_result: Callable[[LLMCall, Any], Any],
+        on_error: Callable[[LLMCall, BaseException], None] | None = None,
+    ) -> Any:
+        """The whole life of one synchronous SDK call; provider wrappers delegate here.
+
+        ``on_result(call, result)`` reports the response (``call.set_response``/``finish``) and
+        returns what the application gets: ``result`` itself or a stream proxy around it. If it
+        fails, that is our fault: logged, the span ends, and the app still gets ``result``.
+        """
+        call = self.start(build)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        kwargs = _apply_override(call, kwargs)
+        token = _IN_CALL.set(True)
+        try:
+            # Current while the SDK runs: HTTP spans nest under it and traceparent names it.
+            with trace.use_span(
+                call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._failed(call, exc, on_error)
+            raise
+        finally:
+            _IN_CALL.reset(token)
+        return self._deliver(call, result, on_result)
+
+    async def traced_async(
+        self,
+        build: Callable[[], Request],
+        wrapped: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        on_result: Callable[[LLMCall, Any], Any],
+        on_error: Callable[[LLMCall, BaseException], None] | None = None,
+    ) -> Any:
+        """:meth:`traced` for coroutine methods."""
+        call = self.start(build)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        kwargs = _apply_override(call, kwargs)
+        token = _IN_CALL.set(True)
+        try:
+            with trace.use_span(
+                call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self._failed(call, exc, on_error)
+            raise
+        finally:
+            _IN_CALL.reset(token)
+        return self._deliver(call, result, on_result)
+
+    @staticmethod
+    def _failed(
+        call: LLMCall, exc: BaseException, on_error: Callable[[LLMCall, BaseException], None] | None
+    ) -> None:
+        if on_error is not None:
+            try:
+                on_error(call, exc)
+            except Exception:
+                _logger.debug("otel-llmcost: could not read the failed call", exc_info=True)
+        call.fail(exc)
+
+    @staticmethod
+    def _deliver(call: LLMCall, result: Any, on_result: Callable[[LLMCall, Any], Any]) -> Any:
+        try:
+            return on_result(call, result)
+        except Exception:
+            _logger.debug("otel-llmcost: could not read the response", exc_info=True)
+            call.finish(None)
+            return result
+
+    @staticmethod
+    def in_call() -> bool:
+        """Whether one of our wrappers is running an SDK call in this context."""
+        return _IN_CALL.get()
+
+    @staticmethod
+    def mark_in_call() -> contextvars.Token[bool]:
+        """Mark this context as inside a call (for SDK helpers that send the request later,
+        e.g. a stream manager's ``__enter__``). Reset with :meth:`unmark`."""
+        return _IN_CALL.set(True)
+
+    @staticmethod
+    def unmark(token: contextvars.Token[bool]) -> None:
+        _IN_CALL.reset(token)

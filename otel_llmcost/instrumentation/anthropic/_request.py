@@ -1,0 +1,147 @@
+"""What we know about a Messages call before it is sent: the :class:`Request` and its content.
+
+Everything here reads the caller's keyword arguments and never changes them. Only lists and
+tuples are read: ``messages``, ``system`` and ``tools`` may be one-shot iterables that the SDK
+itself must consume, and reading them here would change the request the provider sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation._call import Request
+from otel_llmcost.instrumentation._providers import provider_for_url, server_of
+from otel_llmcost.instrumentation._settings import Settings
+
+__all__ = ["build_request", "get", "output_messages"]
+
+
+def get(obj: Any, name: str) -> Any:
+    """Field ``name`` of an SDK model or a plain mapping (request params are TypedDicts)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _sequence(value: Any) -> list[Any] | None:
+    return list(value) if isinstance(value, (list, tuple)) else None
+
+
+def _provider(client: Any, settings: Settings) -> tuple[str, str | None, int | None]:
+    # Bedrock and Vertex clients name their platform; a custom base URL (a gateway) keeps it.
+    default = getattr(client, "_gen_ai_provider_name", None)
+    if not isinstance(default, str) or not default:
+        default = sc.PROVIDER_ANTHROPIC
+    base_url = getattr(client, "base_url", None)
+    url = str(base_url) if base_url is not None else None
+    host, port = server_of(url)
+    return provider_for_url(url, default, settings.provider_map), host, port
+
+
+def build_request(instance: Any, kwargs: Mapping[str, Any], settings: Settings, *, stream: bool) -> Request:
+    """The :class:`Request` for ``messages.create/stream/parse(**kwargs)`` on resource ``instance``."""
+    provider, host, port = _provider(getattr(instance, "_client", None), settings)
+    model = kwargs.get("model")
+    max_tokens = kwargs.get("max_tokens")
+    tier = kwargs.get("service_tier")
+    system = kwargs.get("system")
+    messages = _sequence(kwargs.get("messages"))
+    system_blocks = system if isinstance(system, str) else _sequence(system)
+    tools = _sequence(kwargs.get("tools"))
+    attributes: dict[str, AttributeValue] = {}
+    if settings.capture_content and system_blocks:
+        attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _json(_parts(system_blocks))
+
+    def prompt_texts() -> list[str]:
+        texts = [_text_of(system_blocks)] if system_blocks else []
+        return texts + [_text_of(get(m, "content")) for m in messages or ()]
+
+    def fingerprint_payload() -> Any:
+        return {"system": system_blocks, "messages": messages, "tools": tools}
+
+    def input_messages() -> list[dict[str, Any]]:
+        return [{"role": str(get(m, "role")), "parts": _parts(get(m, "content"))} for m in messages or ()]
+
+    return Request(
+        provider=provider,
+        operation=sc.OP_CHAT,
+        model=model if isinstance(model, str) else None,
+        max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
+        stream=stream,
+        server_address=host,
+        server_port=port,
+        service_tier=tier if isinstance(tier, str) else None,
+        attributes=attributes,
+        input_messages=input_messages if messages is not None else None,
+        prompt_texts=prompt_texts if messages is not None else None,
+        fingerprint_payload=fingerprint_payload if messages is not None else None,
+    )
+
+
+def _text_of(content: Any) -> str:
+    """The text an offline tokenizer should count for one message's content."""
+    if isinstance(content, str):
+        return content
+    texts: list[str] = []
+    for block in _sequence(content) or ():
+        for field in ("text", "thinking", "content"):
+            value = get(block, field)
+            if isinstance(value, str):
+                texts.append(value)
+            elif field == "content" and value is not None:
+                texts.append(_text_of(value))  # tool_result blocks nest their content
+        tool_input = get(block, "input")
+        if tool_input is not None:
+            texts.append(_json(tool_input))
+    return "\n".join(texts)
+
+
+def _parts(content: Any) -> list[dict[str, Any]]:
+    """GenAI semconv message parts for Anthropic content (a string or content blocks)."""
+    if isinstance(content, str):
+        return [{"type": "text", "content": content}]
+    parts: list[dict[str, Any]] = []
+    for block in _sequence(content) or ():
+        kind = get(block, "type")
+        if kind == "text":
+            parts.append({"type": "text", "content": get(block, "text")})
+        elif kind == "thinking":
+            parts.append({"type": "reasoning", "content": get(block, "thinking")})
+        elif kind in ("tool_use", "server_tool_use"):
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": get(block, "id"),
+                    "name": get(block, "name"),
+                    "arguments": get(block, "input"),
+                }
+            )
+        elif kind == "tool_result":
+            response = get(block, "content")
+            parts.append(
+                {
+                    "type": "tool_call_response",
+                    "id": get(block, "tool_use_id"),
+                    "response": response if isinstance(response, str) else _text_of(response),
+                }
+            )
+        else:
+            parts.append({"type": str(kind)})  # images, documents …: their kind, never their bytes
+    return parts
+
+
+def output_messages(content: Any, stop_reason: Any) -> list[dict[str, Any]]:
+    """The response as GenAI semconv output messages."""
+    message: dict[str, Any] = {"role": "assistant", "parts": _parts(content)}
+    if stop_reason:
+        message["finish_reason"] = str(stop_reason)
+    return [message]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

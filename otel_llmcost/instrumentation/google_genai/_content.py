@@ -1,0 +1,245 @@
+"""Gemini contents, read without touching them: semconv messages, prompt texts, fingerprints.
+
+google-genai accepts a string, a ``Part``, a ``Content``, their dict forms, or a list mixing them
+(consecutive parts form one user turn, as ``t_contents`` groups them). We read these shapes
+ourselves rather than call the SDK's transformers, which may convert (and so copy or validate)
+the application's objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "config_get",
+    "content_texts",
+    "enum_value",
+    "field",
+    "input_messages",
+    "output_message",
+    "part_texts",
+    "prompt_texts",
+    "semconv_parts",
+    "system_texts",
+    "tool_names",
+]
+
+_ROLES = {"model": "assistant", "user": "user", "system": "system", "function": "tool", "tool": "tool"}
+# Gemini finish reasons -> the semconv output-message finish_reason values.
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error",
+    "UNEXPECTED_TOOL_CALL": "error",
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def field(obj: Any, name: str) -> Any:
+    """``obj.name`` of an SDK object, or ``obj[name]`` / ``obj[camelName]`` of a mapping."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        value = obj.get(name)
+        return obj.get(_camel(name)) if value is None else value
+    return getattr(obj, name, None)
+
+
+def config_get(config: Any, name: str) -> Any:
+    """A ``GenerateContentConfig`` / ``EmbedContentConfig`` field; configs may be dicts."""
+    return field(config, name)
+
+
+def enum_value(value: Any) -> str | None:
+    """An SDK enum's wire string (``FinishReason.STOP`` -> ``STOP``); strings pass through."""
+    if value is None:
+        return None
+    raw = getattr(value, "value", value)
+    return str(raw)
+
+
+def _is_content(item: Any) -> bool:
+    if isinstance(item, Mapping):
+        return "parts" in item or "role" in item
+    return hasattr(item, "parts") and hasattr(item, "role")
+
+
+def _parts_of(content: Any) -> list[Any]:
+    if isinstance(content, (str, bytes)) or not _is_content(content):
+        return [content]
+    parts = field(content, "parts")
+    if parts is None:
+        return []
+    return list(parts) if isinstance(parts, (list, tuple)) else [parts]
+
+
+def _turns(contents: Any) -> list[tuple[str, list[Any]]]:
+    """(role, parts) per turn, grouping consecutive bare parts into one user turn."""
+    if contents is None:
+        return []
+    items = list(contents) if isinstance(contents, (list, tuple)) else [contents]
+    turns: list[tuple[str, list[Any]]] = []
+    loose: list[Any] = []
+    for item in items:
+        if _is_content(item):
+            if loose:
+                turns.append(("user", loose))
+                loose = []
+            turns.append((str(field(item, "role") or "user"), _parts_of(item)))
+        else:
+            loose.append(item)
+    if loose:
+        turns.append(("user", loose))
+    return turns
+
+
+def _dump(value: Any) -> Any:
+    """A JSON-able view of an SDK value (pydantic models dump, bytes become base64)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(k): _dump(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True)
+    return str(value)
+
+
+def _semconv_part(part: Any, digests: bool = False) -> dict[str, Any]:
+    """One part in the GenAI semconv message-part shape.
+
+    Inline bytes are never copied; with ``digests`` (fingerprints) a blob carries a hash of them,
+    so two prompts that differ only in an image do not look alike.
+    """
+    if isinstance(part, str):
+        return {"type": "text", "content": part}
+    text = field(part, "text")
+    if text is not None:
+        kind = "reasoning" if field(part, "thought") else "text"
+        return {"type": kind, "content": text}
+    call = field(part, "function_call")
+    if call is not None:
+        tool_call: dict[str, Any] = {
+            "type": "tool_call",
+            "name": field(call, "name"),
+            "arguments": _dump(field(call, "args")),
+        }
+        if field(call, "id"):
+            tool_call["id"] = field(call, "id")
+        return tool_call
+    answer = field(part, "function_response")
+    if answer is not None:
+        result: dict[str, Any] = {"type": "tool_call_response", "response": _dump(field(answer, "response"))}
+        if field(answer, "id"):
+            result["id"] = field(answer, "id")
+        return result
+    blob = field(part, "inline_data")
+    if blob is not None:
+        described = {"type": "blob", "mime_type": field(blob, "mime_type")}
+        data = field(blob, "data")
+        if digests and isinstance(data, (bytes, str)):
+            raw = data.encode() if isinstance(data, str) else data
+            described["sha256"] = hashlib.sha256(raw).hexdigest()
+        return described
+    file = field(part, "file_data")
+    if file is not None:
+        return {"type": "uri", "mime_type": field(file, "mime_type"), "uri": field(file, "file_uri")}
+    return {"type": type(part).__name__}
+
+
+def semconv_parts(parts: Any) -> list[dict[str, Any]]:
+    """Parts in the GenAI semconv message-part shape."""
+    return [_semconv_part(p) for p in parts or ()]
+
+
+def part_texts(parts: Any) -> list[str]:
+    """The text a list of parts carries (text, tool-call arguments, tool results) for token estimates."""
+    texts: list[str] = []
+    for part in parts or ():
+        piece = _semconv_part(part)
+        if piece["type"] in ("text", "reasoning"):
+            texts.append(str(piece["content"]))
+        elif piece["type"] == "tool_call":
+            texts.append(f"{piece.get('name') or ''}{_as_json(piece.get('arguments'))}")
+        elif piece["type"] == "tool_call_response":
+            texts.append(_as_json(piece.get("response")))
+    return texts
+
+
+def _as_json(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def input_messages(contents: Any, *, digests: bool = False) -> list[dict[str, Any]]:
+    """Semconv ``gen_ai.input.messages`` for Gemini ``contents``."""
+    return [
+        {"role": _ROLES.get(role, role), "parts": [_semconv_part(p, digests) for p in parts]}
+        for role, parts in _turns(contents)
+    ]
+
+
+def system_texts(config: Any) -> list[str]:
+    """The texts of ``config.system_instruction`` (a string, part, content or a list of them)."""
+    instruction = config_get(config, "system_instruction")
+    if instruction is None:
+        return []
+    texts: list[str] = []
+    for _, parts in _turns(instruction):
+        texts.extend(part_texts(parts))
+    return texts
+
+
+def prompt_texts(contents: Any, config: Any) -> list[str]:
+    """One text per message (the system instruction first), for offline token estimates."""
+    texts = ["\n".join(system_texts(config))] if config_get(config, "system_instruction") is not None else []
+    texts.extend("\n".join(part_texts(parts)) for _, parts in _turns(contents))
+    return texts
+
+
+def content_texts(contents: Any) -> list[str]:
+    """One text per embedded content: each list item of ``embed_content(contents=...)`` is embedded apart."""
+    items = list(contents) if isinstance(contents, (list, tuple)) else [contents]
+    return ["\n".join(part_texts(_parts_of(item))) for item in items if item is not None]
+
+
+def tool_names(config: Any) -> list[Any]:
+    """A stable, JSON-able description of the tools (Python callables by name, not address)."""
+    described: list[Any] = []
+    for tool in config_get(config, "tools") or ():
+        if callable(tool) and not hasattr(tool, "model_dump"):
+            described.append(getattr(tool, "__qualname__", type(tool).__name__))
+        else:
+            described.append(_dump(tool))
+    return described
+
+
+def output_message(candidate: Any) -> dict[str, Any]:
+    """Semconv ``gen_ai.output.messages`` entry for one candidate."""
+    content = field(candidate, "content")
+    reason = enum_value(field(candidate, "finish_reason"))
+    return {
+        "role": "assistant",
+        "parts": [_semconv_part(p) for p in _parts_of(content)] if content is not None else [],
+        "finish_reason": _FINISH.get(reason or "", (reason or "stop").lower()),
+    }

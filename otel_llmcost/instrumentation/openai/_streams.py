@@ -1,0 +1,188 @@
+"""Accounting for streamed answers, and the close hooks of the SDK's ``.stream()`` helpers.
+
+Chat and legacy completion streams carry usage only in a final ``choices: []`` chunk, sent when
+``stream_options.include_usage`` is set. When *we* set it, that chunk is hidden from the caller
+(``on_item`` returns True), so the caller — and the ``.stream()`` helper accumulating its final
+completion — sees exactly the chunks it would have seen without us. A stream that ends without
+usage (stopped early, opted out, a server that sends none) is estimated from the streamed text.
+
+Responses streams report usage in ``response.completed`` / ``response.incomplete`` /
+``response.failed``; nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from otel_llmcost.instrumentation._call import LLMCall
+from otel_llmcost.instrumentation._streams import AsyncStreamProxy, SyncStreamProxy
+from otel_llmcost.instrumentation._telemetry import Telemetry
+from otel_llmcost.instrumentation._wrap import Wrapper
+from otel_llmcost.instrumentation.openai._common import get, safely
+from otel_llmcost.usage import Usage, from_openai
+
+if TYPE_CHECKING:
+    from otel_llmcost.instrumentation.openai._chat import ChatReader
+    from otel_llmcost.instrumentation.openai._responses import ResponsesReader
+
+__all__ = ["ChatStreamHandler", "ResponsesStreamHandler", "async_helper_close", "sync_helper_close"]
+
+_logger = logging.getLogger(__name__)
+
+#: Events whose ``response`` is final and carries usage.
+_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+#: Events whose ``delta`` is generated text (counted when we must estimate).
+_DELTA_EVENTS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+    }
+)
+
+
+class ChatStreamHandler:
+    """Chat completions and legacy completions streams."""
+
+    def __init__(self, call: LLMCall, reader: ChatReader, injected: bool) -> None:
+        self._call = call
+        self._reader = reader
+        self._injected = injected
+        self._texts: dict[int, list[str]] = {}  # everything generated, per choice (for estimates)
+        self._content: dict[int, list[str]] = {}  # the message text, per choice (for content capture)
+        self._finish_reasons: dict[int, str] = {}
+        self._service_tier: str | None = None
+        self._usage: Usage | None = None
+        self._done = False
+
+    def on_item(self, item: Any) -> bool:
+        choices = get(item, "choices") or ()
+        usage = get(item, "usage")
+        # Decided first and alone: a fault in the accounting below must not make the chunk we
+        # asked for visible to the caller.
+        hide = self._injected and usage is not None and not choices
+        safely(lambda: self._account(item, choices, usage), None)
+        return hide
+
+    def _account(self, item: Any, choices: Any, usage: Any) -> None:
+        call = self._call
+        if not call.response_id or not call.response_model:
+            # Azure's first chunk (prompt filter results) may carry neither.
+            call.set_response(model=get(item, "model"), response_id=get(item, "id"))
+        tier = get(item, "service_tier")
+        if isinstance(tier, str):
+            self._service_tier = tier
+        for choice in choices:
+            index = get(choice, "index") or 0
+            self._texts.setdefault(index, []).append(self._reader.delta_text(choice))
+            if self._call.telemetry.settings.capture_content:
+                self._content.setdefault(index, []).append(self._reader.delta_content(choice))
+            reason = get(choice, "finish_reason")
+            if reason:
+                self._finish_reasons[index] = str(reason)
+        if usage is not None:
+            self._usage = from_openai(usage)
+
+    def text(self) -> str:
+        return "".join("".join(parts) for _, parts in sorted(self._texts.items()))
+
+    def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        reasons = [self._finish_reasons[i] for i in sorted(self._finish_reasons)]
+        call.set_response(finish_reasons=reasons, service_tier=self._service_tier)
+        usage = self._usage if self._usage is not None else self._reader.estimate(call, self.text())
+        if error is not None:
+            # The proxy fails the call next; what streamed before the failure was billed.
+            call.usage = usage
+            return
+        call.finish(usage, output_messages=self._output_messages)
+
+    def _output_messages(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": "".join(parts)}],
+                "finish_reason": self._finish_reasons.get(index),
+            }
+            for index, parts in sorted(self._content.items())
+        ]
+
+
+class ResponsesStreamHandler:
+    """Responses API streams (``create(stream=True)``, ``.stream()``, ``retrieve(stream=True)``)."""
+
+    def __init__(self, call: LLMCall, reader: ResponsesReader) -> None:
+        self._call = call
+        self._reader = reader
+        self._final: Any = None
+        self._text: list[str] = []
+        self._done = False
+
+    def on_item(self, item: Any) -> bool:
+        kind = get(item, "type")
+        response = get(item, "response")
+        if response is not None:
+            self._reader.describe(self._call, response)
+            if kind in _FINAL_EVENTS:
+                self._final = response
+        elif kind in _DELTA_EVENTS:
+            delta = get(item, "delta")
+            if isinstance(delta, str):
+                self._text.append(delta)
+        return False
+
+    def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        final = self._final
+        usage = self._reader.report(call, final) if final is not None else None
+        if usage is None:
+            usage = self._reader.estimate(call, "".join(self._text))
+        if error is not None:
+            call.usage = usage
+            return
+        if final is not None:
+            call.finish(usage, output_messages=lambda: self._reader.output_messages(call, final))
+        else:
+            call.finish(usage)
+
+
+# --- .stream() helpers ----------------------------------------------------------------------------
+# ChatCompletionStream / ResponseStream.close() close the HTTP response directly, bypassing the raw
+# stream they iterate (our proxy). Without these hooks a helper stream left early would end its span
+# only when garbage-collected.
+
+
+def sync_helper_close(telemetry: Telemetry) -> Wrapper:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            raw = getattr(instance, "_raw_stream", None)
+            if isinstance(raw, SyncStreamProxy):
+                safely(raw.close, None)
+
+    return wrapper
+
+
+def async_helper_close(telemetry: Telemetry) -> Wrapper:
+    async def close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            raw = getattr(instance, "_raw_stream", None)
+            if isinstance(raw, AsyncStreamProxy):
+                try:
+                    await raw.close()
+                except Exception:
+                    _logger.debug("otel-llmcost: could not end a helper stream", exc_info=True)
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return close(wrapped, instance, args, kwargs)
+
+    return wrapper
