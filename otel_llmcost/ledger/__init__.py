@@ -1,0 +1,89 @@
+"""The usage ledger: one durable row per GenAI call, never counted twice.
+
+::
+
+    with open_ledger(default_ledger_url()) as ledger:  # SQLite under ./.otel-llmcost/
+        ledger.insert(records)  # returns the new-row count; re-sent rows are skipped
+        ledger.group(["team", "day"], Filters(since_ns=t0))
+
+URLs:
+
+- ``sqlite:///relative/path.db`` (relative to the working directory) or
+  ``sqlite:////absolute/path.db``: the path follows ``sqlite:///`` and is percent-decoded;
+  missing parent directories are created.
+- ``sqlite:///:memory:``: a private in-memory ledger, for tests.
+- ``postgresql://user:pass@host:port/db`` (or ``postgres://``), plus any libpq parameter; our
+  own ``?schema=NAME`` keeps the tables in that schema, created when missing. Needs the
+  ``postgres`` extra (psycopg 3), imported only when such a URL is opened.
+
+Opening runs the schema migrations (idempotent, safe with concurrent openers). A bad URL, an
+unreachable database or a missing driver raises :class:`~otel_llmcost.exceptions.ConfigError`
+on the key ``ledger``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.ledger._base import LedgerClosedError
+from otel_llmcost.ledger._model import (
+    ATTRIBUTION_FIELDS,
+    COST_FIELDS,
+    GROUPABLE,
+    TOKEN_FIELDS,
+    Filters,
+    Group,
+    LedgerBackend,
+    LedgerRecord,
+    Totals,
+    chunked,
+)
+from otel_llmcost.ledger._query import FILTERABLE
+from otel_llmcost.ledger._url import KEY, PostgresTarget, parse
+
+__all__ = [
+    "ATTRIBUTION_FIELDS",
+    "COST_FIELDS",
+    "FILTERABLE",
+    "GROUPABLE",
+    "TOKEN_FIELDS",
+    "Filters",
+    "Group",
+    "LedgerBackend",
+    "LedgerClosedError",
+    "LedgerRecord",
+    "Totals",
+    "chunked",
+    "default_ledger_url",
+    "open_ledger",
+]
+
+_POSTGRES_HINT = "pip install 'otel-llmcost[postgres]'"
+
+
+def default_ledger_url(cwd: str | os.PathLike[str] | None = None) -> str:
+    """``sqlite:///<cwd>/.otel-llmcost/ledger.db`` with ``cwd`` made absolute (default: the
+    working directory). The directory is created when the ledger is opened, not here."""
+    base = Path(cwd if cwd is not None else os.getcwd()).resolve()
+    return "sqlite:///" + quote((base / ".otel-llmcost" / "ledger.db").as_posix())
+
+
+def open_ledger(url: str) -> LedgerBackend:
+    """Open (creating and migrating as needed) the ledger at ``url``; see the module docs."""
+    target = parse(url)
+    if isinstance(target, PostgresTarget):
+        try:
+            from otel_llmcost.ledger._postgres import PostgresLedger
+        except ImportError as exc:
+            if not (exc.name or "").startswith("psycopg"):
+                raise
+            raise ConfigError(
+                f"a postgresql ledger needs psycopg 3, which is not installed: {_POSTGRES_HINT}", key=KEY
+            ) from exc
+        return PostgresLedger(url, target.conninfo, target.schema)
+    from otel_llmcost.ledger._sqlite import SqliteLedger
+
+    return SqliteLedger(url, target.path)
