@@ -71,11 +71,14 @@ class BudgetExceededError(LLMCostError):
         spent_tokens: int | None = None,
         limit_tokens: int | None = None,
         resets_at: datetime | None = None,
+        reason: str | None = None,
     ) -> None:
-        if limit_usd is not None:
-            amount = f"${spent_usd} of ${limit_usd} spent"
+        if reason is not None:
+            amount = reason
+        elif limit_usd is not None:
+            amount = f"${spent_usd} of ${limit_usd} spent or reserved"
         else:
-            amount = f"{spent_tokens} of {limit_tokens} tokens used"
+            amount = f"{spent_tokens} of {limit_tokens} tokens used or reserved"
         scope_text = ", ".join(f"{k}={v}" for k, v in sorted(scope.items())) or "all calls"
         reset = f"; resets {resets_at.isoformat()}" if resets_at else ""
         super().__init__(f"budget {budget!r} ({scope_text}) would be exceeded: {amount}{reset}")
@@ -86,3 +89,4 @@ class BudgetExceededError(LLMCostError):
         self.spent_tokens = spent_tokens
         self.limit_tokens = limit_tokens
         self.resets_at = resets_at
+        self.reason = reason

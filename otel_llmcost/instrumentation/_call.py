@@ -193,19 +193,27 @@ class LLMCall:
     def _end(self) -> None:
         self._ended = True
         span = self.span
+        attributes: dict[str, AttributeValue] = {}
         try:
             if self.model_override:
                 span.update_name(f"{self.request.operation} {self.model_override}")
-            attributes = self._result_attributes()
+            attributes = self._result_attributes()  # prices the call: self.cost
+        except Exception:
+            _logger.debug("otel-llmcost: could not record the GenAI result", exc_info=True)
+        # Settle the budget reservation with the actual cost before the span ends, so the
+        # thresholds it crosses can still mark this span.
+        guard = self.telemetry.guard
+        if guard is not None:
+            self._safely(lambda: guard.after(self))
+        try:
+            if self.budget_alerts:
+                attributes[sc.LLMCOST_BUDGET_ALERT] = tuple(self.budget_alerts)
             span.set_attributes(attributes)
             if self.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, str(self.error or self.error_type)[:500]))
             self._record_metrics()
         except Exception:
             _logger.debug("otel-llmcost: could not record the GenAI result", exc_info=True)
-        guard = self.telemetry.guard
-        if guard is not None:
-            self._safely(lambda: guard.after(self))
         try:
             span.end()
         except Exception:
@@ -216,8 +224,6 @@ class LLMCall:
         if self.model_override:
             attrs[sc.LLMCOST_BUDGET_DOWNGRADED_FROM] = self.request.model or ""
             attrs[sc.GEN_AI_REQUEST_MODEL] = self.model_override
-        if self.budget_alerts:
-            attrs[sc.LLMCOST_BUDGET_ALERT] = tuple(self.budget_alerts)
         if self.response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
         if self.response_id:

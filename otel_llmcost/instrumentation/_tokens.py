@@ -12,8 +12,9 @@ from typing import Any
 
 __all__ = ["count_message_tokens", "count_tokens"]
 
-# OpenAI's documented chat framing: ~3 tokens per message plus 3 to prime the reply.
-_PER_MESSAGE = 3
+# OpenAI's documented chat framing: 3 tokens per message plus the role (one token for every
+# chat role), and 3 to prime the reply.
+_PER_MESSAGE = 3 + 1
 _REPLY_PRIMING = 3
 
 

@@ -161,7 +161,9 @@ def test_stream_closed_before_any_event_estimates_prompt(client: anthropic.Anthr
     a = only_span(otel).attributes or {}
     assert a["llmcost.usage.estimated"] is True
     assert a["gen_ai.usage.output_tokens"] == 0
-    assert a["gen_ai.usage.input_tokens"] == 3 + 3 + count_tokens("Say hello.", MODEL)
+    assert a["gen_ai.usage.input_tokens"] == 3 + (3 + 1) + count_tokens(
+        "Say hello.", MODEL
+    )  # prime, per message + role, text
 
 
 def test_stream_dropped_ends_span_on_gc(client: anthropic.Anthropic, otel: Otel) -> None:
