@@ -21,6 +21,7 @@ Every reader returns a :class:`Usage` whose buckets do not overlap, so pricing i
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -55,17 +56,19 @@ class Usage:
     """True when the counts come from our tokenizer, not from the provider."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name == "estimated":
-                continue
-            value = getattr(self, f.name)
+        # One C-level read of every count, and the per-field checks only when one fails: this
+        # runs for every span priced.
+        values = _counts(self)
+        if all(type(v) is int for v in values) and min(values) >= 0 and max(values) <= MAX_TOKENS_PER_CALL:
+            return
+        for name, value in zip(_COUNT_FIELDS, values, strict=True):
             if type(value) is not int:
-                raise InvalidUsageError(f"{f.name} must be an integer, got {value!r}", reason="not_integer")
+                raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
             if value < 0:
-                raise InvalidUsageError(f"{f.name} is negative ({value})", reason="negative_tokens")
+                raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
             if value > MAX_TOKENS_PER_CALL:
                 raise InvalidUsageError(
-                    f"{f.name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}",
+                    f"{name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}",
                     reason="absurd_tokens",
                 )
 
@@ -177,6 +180,9 @@ class Usage:
         return attrs
 
 
+_COUNT_FIELDS = tuple(f.name for f in fields(Usage) if f.name != "estimated")
+_counts = operator.attrgetter(*_COUNT_FIELDS)
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -191,8 +197,12 @@ def _get(obj: Any, *names: str) -> Any:
     """First present, non-None field among ``names`` of an SDK object or a mapping."""
     if obj is None:
         return None
+    # Wire dicts and SDK objects first, without the (slow) Mapping ABC check on the hot path.
+    getter: Any = obj.get if type(obj) is dict else None
+    if getter is None and not hasattr(obj, "__dict__") and isinstance(obj, Mapping):
+        getter = obj.get
     for name in names:
-        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+        value = getter(name) if getter is not None else getattr(obj, name, None)
         if value is not None:
             return value
     return None
@@ -228,7 +238,8 @@ def from_openai(usage: Any) -> Usage:
     write_long = _count(_get(in_details, "cache_write_tokens_details"), "ttl_12h_tokens")
     if write_long > cache_write:
         raise InvalidUsageError(
-            f"12h cache writes ({write_long}) exceed cache_write_tokens ({cache_write})", reason="inconsistent_tokens"
+            f"12h cache writes ({write_long}) exceed cache_write_tokens ({cache_write})",
+            reason="inconsistent_tokens",
         )
     return Usage.from_totals(
         total_in,

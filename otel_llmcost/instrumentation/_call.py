@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["LLMCall", "Request", "error_type"]
 
 _logger = logging.getLogger(__name__)
+_ATTRIBUTION_KEYS = tuple(sc.ATTRIBUTION_KEYS.values())
 _TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "MAX_TOKENS"})
 
 
@@ -100,10 +101,12 @@ class LLMCall:
         if request.service_tier:
             attributes[sc.GEN_AI_REQUEST_SERVICE_TIER] = request.service_tier
         attributes.update(request.attributes)
-        for key in sc.ATTRIBUTION_KEYS.values():
-            value = baggage.get_baggage(key)
-            if value is not None:
-                attributes[key] = str(value)
+        entries = baggage.get_all()  # one context lookup for all six attribution keys
+        if entries:
+            for key in _ATTRIBUTION_KEYS:
+                value = entries.get(key)
+                if value is not None:
+                    attributes[key] = str(value)
         settings = telemetry.settings
         input_messages = request.input_messages
         if settings.capture_content and input_messages is not None:
@@ -270,11 +273,14 @@ class LLMCall:
             sc.GEN_AI_USAGE_COST_SOURCE: sc.COST_SOURCE_LOCAL,
             sc.LLMCOST_COST_INPUT: float(cost.input),
             sc.LLMCOST_COST_OUTPUT: float(cost.output),
-            sc.LLMCOST_COST_CACHE_READ: float(cost.cache_read),
-            sc.LLMCOST_COST_CACHE_WRITE: float(cost.cache_write),
             sc.LLMCOST_PRICING_MODEL: cost.model,
             sc.LLMCOST_PRICING_VERSION: cost.price_version,
         }
+        # Only the parts that cost something: every attribute is paid for on every span.
+        if cost.cache_read:
+            attrs[sc.LLMCOST_COST_CACHE_READ] = float(cost.cache_read)
+        if cost.cache_write:
+            attrs[sc.LLMCOST_COST_CACHE_WRITE] = float(cost.cache_write)
         if cost.reasoning:
             attrs[sc.LLMCOST_COST_REASONING] = float(cost.reasoning)
         if cost.request_fees:
@@ -326,7 +332,33 @@ def _json(value: Any) -> str:
 
 
 def fingerprint(model: str | None, payload: Any, key: bytes | None) -> str:
-    """A content-free 64-bit fingerprint of (model, prompt) for duplicate detection."""
-    data = json.dumps([model, payload], sort_keys=True, separators=(",", ":"), default=str).encode()
-    digest = hmac.new(key, data, hashlib.sha256).hexdigest() if key else hashlib.sha256(data).hexdigest()
-    return digest[:16]
+    """A content-free 64-bit fingerprint of (model, prompt) for duplicate detection.
+
+    Strings are fed to the hash as they are and containers walked in order (dict keys sorted):
+    no JSON document of a large prompt is ever built. Type tags and lengths keep the encoding
+    unambiguous."""
+    hasher = hmac.new(key, digestmod=hashlib.sha256) if key else hashlib.sha256()
+    _feed(hasher.update, model)
+    _feed(hasher.update, payload)
+    return hasher.hexdigest()[:16]
+
+
+def _feed(update: Callable[[bytes], None], value: Any) -> None:
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        update(b"s%d:" % len(data))
+        update(data)
+    elif isinstance(value, dict):
+        update(b"d%d:" % len(value))
+        for k in sorted(value, key=str):
+            _feed(update, str(k))
+            _feed(update, value[k])
+    elif isinstance(value, (list, tuple)):
+        update(b"l%d:" % len(value))
+        for item in value:
+            _feed(update, item)
+    elif value is None or isinstance(value, (bool, int, float)):
+        update(b"v" + repr(value).encode() + b";")
+    else:  # SDK objects (pydantic models, TypedDict-likes): their JSON form
+        dump = getattr(value, "model_dump", None)
+        _feed(update, dump(mode="json") if callable(dump) else str(value))

@@ -38,10 +38,13 @@ class _Base(wrapt.ObjectProxy[Any]):
         self._self_call = call
         self._self_handler = handler
         self._self_ended = False
+        self._self_first = True
 
     def _self_item(self, item: Any) -> bool:
         try:
-            self._self_call.first_chunk()
+            if self._self_first:
+                self._self_first = False
+                self._self_call.first_chunk()
             return bool(self._self_handler.on_item(item))
         except Exception:
             _logger.debug("otel-llmcost: stream accounting failed", exc_info=True)

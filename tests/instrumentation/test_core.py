@@ -70,7 +70,6 @@ def test_call_becomes_a_priced_genai_span(otel: Otel, wrapped: Wrapping) -> None
         "llmcost.cost.input": 0.0000264,
         "llmcost.cost.output": 0.00003,
         "llmcost.cost.cache_read": 0.0000768,
-        "llmcost.cost.cache_write": 0.0,
         "llmcost.pricing.model": "openai/gpt-4o-mini-2024-07-18",
         "llmcost.pricing.version": Pricer().version,
     }

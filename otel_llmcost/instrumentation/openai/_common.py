@@ -55,9 +55,11 @@ def get(obj: Any, name: str) -> Any:
     """``obj.name`` of an SDK object or ``obj[name]`` of a wire dict (raw responses), else None."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # the wire form; checked before the (slow) Mapping ABC
         return obj.get(name)
-    return getattr(obj, name, None)
+    if hasattr(obj, "__dict__"):  # SDK objects
+        return getattr(obj, name, None)
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
 def str_arg(kwargs: Mapping[str, Any], name: str) -> str | None:

@@ -43,6 +43,11 @@ _DELTA_EVENTS = frozenset(
 )
 
 
+def _tier(item: Any) -> str | None:
+    tier = get(item, "service_tier")
+    return tier if isinstance(tier, str) else None
+
+
 class ChatStreamHandler:
     """Chat completions and legacy completions streams."""
 
@@ -50,43 +55,54 @@ class ChatStreamHandler:
         self._call = call
         self._reader = reader
         self._injected = injected
-        self._texts: dict[int, list[str]] = {}  # everything generated, per choice (for estimates)
-        self._content: dict[int, list[str]] = {}  # the message text, per choice (for content capture)
+        # The choices as they streamed; their text is only assembled when it is needed (an
+        # estimate when no usage came, or content capture), not on every chunk.
+        self._choices: list[Any] = []
         self._finish_reasons: dict[int, str] = {}
         self._service_tier: str | None = None
         self._usage: Usage | None = None
         self._done = False
+        self._first = True
 
     def on_item(self, item: Any) -> bool:
-        choices = get(item, "choices") or ()
-        usage = get(item, "usage")
+        # SDK chunk objects take the direct path (this runs for every chunk); wire dicts from raw
+        # responses go through ``get``.
+        wire = type(item) is dict
+        choices = (get(item, "choices") if wire else getattr(item, "choices", None)) or ()
+        usage = get(item, "usage") if wire else getattr(item, "usage", None)
         # Decided first and alone: a fault in the accounting below must not make the chunk we
         # asked for visible to the caller.
         hide = self._injected and usage is not None and not choices
-        safely(lambda: self._account(item, choices, usage), None)
+        try:
+            if self._first:
+                self._first_item(item)
+            for choice in choices:
+                self._choices.append(choice)
+                reason = get(choice, "finish_reason") if wire else getattr(choice, "finish_reason", None)
+                if reason:
+                    self._finish_reasons[get(choice, "index") or 0] = str(reason)
+            if usage is not None:
+                self._usage = from_openai(usage)
+                self._service_tier = _tier(item) or self._service_tier
+        except Exception:
+            _logger.debug("otel-llmcost: openai stream accounting failed", exc_info=True)
         return hide
 
-    def _account(self, item: Any, choices: Any, usage: Any) -> None:
+    def _first_item(self, item: Any) -> None:
         call = self._call
-        if not call.response_id or not call.response_model:
-            # Azure's first chunk (prompt filter results) may carry neither.
-            call.set_response(model=get(item, "model"), response_id=get(item, "id"))
-        tier = get(item, "service_tier")
-        if isinstance(tier, str):
-            self._service_tier = tier
-        for choice in choices:
-            index = get(choice, "index") or 0
-            self._texts.setdefault(index, []).append(self._reader.delta_text(choice))
-            if self._call.telemetry.settings.capture_content:
-                self._content.setdefault(index, []).append(self._reader.delta_content(choice))
-            reason = get(choice, "finish_reason")
-            if reason:
-                self._finish_reasons[index] = str(reason)
-        if usage is not None:
-            self._usage = from_openai(usage)
+        call.set_response(model=get(item, "model"), response_id=get(item, "id"))
+        self._service_tier = _tier(item)
+        # Azure's first chunk (prompt filter results) may carry neither: look again next time.
+        self._first = not (call.response_id and call.response_model)
+
+    def _per_choice(self, text_of: Any) -> dict[int, list[str]]:
+        parts: dict[int, list[str]] = {}
+        for choice in self._choices:
+            parts.setdefault(get(choice, "index") or 0, []).append(text_of(choice))
+        return parts
 
     def text(self) -> str:
-        return "".join("".join(parts) for _, parts in sorted(self._texts.items()))
+        return "".join("".join(p) for _, p in sorted(self._per_choice(self._reader.delta_text).items()))
 
     def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
         if self._done:
@@ -108,7 +124,7 @@ class ChatStreamHandler:
                 "parts": [{"type": "text", "content": "".join(parts)}],
                 "finish_reason": self._finish_reasons.get(index),
             }
-            for index, parts in sorted(self._content.items())
+            for index, parts in sorted(self._per_choice(self._reader.delta_content).items())
         ]
 
 

@@ -44,8 +44,6 @@ def test_embed_with_provider_usage(otel: Otel, sim: Simulator, gem: genai.Client
         "gen_ai.usage.cost.source": "local",
         "llmcost.cost.input": cost("0.00015"),
         "llmcost.cost.output": 0.0,
-        "llmcost.cost.cache_read": 0.0,
-        "llmcost.cost.cache_write": 0.0,
         "llmcost.pricing.model": "gcp.gemini/gemini-embedding-001",
     }
 

@@ -51,7 +51,6 @@ def test_generate_content_exact_usage_and_cost(otel: Otel, sim: Simulator, gem: 
         "gen_ai.usage.cost.source": "local",
         "llmcost.cost.input": cost("0.0000528"),  # 176 x $0.30/M
         "llmcost.cost.cache_read": cost("0.00003072"),  # 1024 x $0.03/M
-        "llmcost.cost.cache_write": 0.0,
         "llmcost.cost.output": cost("0.00005"),  # 20 candidates x $2.50/M
         "llmcost.cost.reasoning": cost("0.000075"),  # 30 thoughts x $2.50/M
         "llmcost.pricing.model": "gcp.gemini/gemini-2.5-flash",

@@ -68,7 +68,6 @@ def test_create_records_every_attribute_and_exact_cost(
         "gen_ai.usage.cost.source": "local",
         "llmcost.cost.input": float(176 * MINI_IN),
         "llmcost.cost.cache_read": float(1024 * MINI_CACHED),
-        "llmcost.cost.cache_write": 0.0,
         "llmcost.cost.output": float(20 * MINI_OUT),
         "llmcost.cost.reasoning": float(30 * MINI_OUT),
         "llmcost.pricing.model": "openai/gpt-4o-mini",
