@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks import Figure
 
 HERE = Path(__file__).resolve().parent
-MODULES = ["bench_pricing", "bench_ledger", "bench_collector"]
+MODULES = ["bench_pricing", "bench_ledger", "bench_budgets", "bench_normalize", "bench_collector", "bench_instrumentation"]
 
 
 def machine() -> dict[str, object]:

@@ -45,6 +45,48 @@ OTEL_LLMCOST_API_URL: Final = "OTEL_LLMCOST_API_URL"
 OTEL_LLMCOST_API_TOKEN: Final = "OTEL_LLMCOST_API_TOKEN"
 """Bearer token for the collector's receivers and API when auth is configured."""
 
+# The collector's own settings (``otel-llmcost collector``): each overrides one key of its YAML
+# file and is overridden by the matching flag. A value the collector cannot use stops it at
+# startup with the variable's name (a server must not run on a guessed configuration).
+
+OTEL_LLMCOST_OTLP_GRPC_ENDPOINT: Final = "OTEL_LLMCOST_OTLP_GRPC_ENDPOINT"
+"""``HOST:PORT`` of the OTLP/gRPC receiver (``receivers.otlp_grpc.endpoint``; default
+``127.0.0.1:4317``; port 0 picks a free one)."""
+
+OTEL_LLMCOST_OTLP_HTTP_ENDPOINT: Final = "OTEL_LLMCOST_OTLP_HTTP_ENDPOINT"
+"""``HOST:PORT`` of the OTLP/HTTP receiver (``receivers.otlp_http.endpoint``; default
+``127.0.0.1:4318``)."""
+
+OTEL_LLMCOST_LISTEN: Final = "OTEL_LLMCOST_LISTEN"
+"""``HOST:PORT`` of the collector's ``/metrics`` and HTTP API (``api.listen``; default
+``127.0.0.1:9464``)."""
+
+OTEL_LLMCOST_TLS_CERT_FILE: Final = "OTEL_LLMCOST_TLS_CERT_FILE"
+"""PEM certificate (chain) of the OTLP receivers; with ``OTEL_LLMCOST_TLS_KEY_FILE`` turns TLS on
+(``receivers.tls.cert_file``)."""
+
+OTEL_LLMCOST_TLS_KEY_FILE: Final = "OTEL_LLMCOST_TLS_KEY_FILE"
+"""PEM private key of the OTLP receivers' certificate (``receivers.tls.key_file``)."""
+
+OTEL_LLMCOST_MAX_REQUEST_BYTES: Final = "OTEL_LLMCOST_MAX_REQUEST_BYTES"
+"""Largest OTLP export accepted, in bytes after decompression (``receivers.max_request_bytes``;
+default 16 MiB)."""
+
+OTEL_LLMCOST_INTAKE_CAPACITY: Final = "OTEL_LLMCOST_INTAKE_CAPACITY"
+"""GenAI spans that may wait for the ledger writer before exports are refused with a retryable
+status (``pipeline.intake_capacity_spans``; default 16384)."""
+
+OTEL_LLMCOST_FORWARD_ENDPOINTS: Final = "OTEL_LLMCOST_FORWARD_ENDPOINTS"
+"""Comma-separated downstream OTLP URLs that receive every span, GenAI ones with our cost
+(``forward.endpoints``); the protocol is ``OTEL_LLMCOST_FORWARD_PROTOCOL``."""
+
+OTEL_LLMCOST_FORWARD_PROTOCOL: Final = "OTEL_LLMCOST_FORWARD_PROTOCOL"
+"""``http/protobuf`` (default) or ``grpc``: the protocol of ``OTEL_LLMCOST_FORWARD_ENDPOINTS``."""
+
+OTEL_LLMCOST_SHUTDOWN_TIMEOUT: Final = "OTEL_LLMCOST_SHUTDOWN_TIMEOUT"
+"""Seconds the collector may take on SIGTERM to finish exports in flight, commit and close
+(``shutdown.timeout_seconds``; default 20)."""
+
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: Final = (
     "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 )

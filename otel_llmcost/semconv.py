@@ -199,6 +199,13 @@ PROM_PROCESS_CPU_SECONDS: Final = "llmcost_collector_process_cpu_seconds"
 PROM_PROCESS_RESIDENT_MEMORY: Final = "llmcost_collector_process_resident_memory_bytes"
 PROM_PROCESS_THREADS: Final = "llmcost_collector_process_threads"
 PROM_PROCESS_OPEN_FDS: Final = "llmcost_collector_process_open_fds"
+PROM_EXPORTS: Final = "llmcost_collector_exports"  # {receiver, outcome}: every export request answered
+PROM_FORWARD_SPANS: Final = "llmcost_collector_forward_spans"  # {endpoint}: spans delivered downstream
+PROM_FORWARD_DROPPED: Final = "llmcost_collector_forward_dropped"  # {endpoint, reason}: spans given up
+PROM_FORWARD_RETRIES: Final = "llmcost_collector_forward_retries"  # {endpoint}: failed attempts retried
+PROM_FORWARD_QUEUE_SPANS: Final = "llmcost_collector_forward_queue_spans"  # {endpoint}
+PROM_FORWARD_QUEUE_BYTES: Final = "llmcost_collector_forward_queue_bytes"  # {endpoint}
+PROM_FORWARD_QUEUE_CAPACITY: Final = "llmcost_collector_forward_queue_capacity_bytes"  # {endpoint}
 
 # Prometheus label names (bounded sets only)
 LABEL_PROVIDER: Final = "provider"
@@ -215,6 +222,9 @@ LABEL_REASON: Final = "reason"
 LABEL_USER: Final = "user"
 LABEL_THREAD: Final = "thread"
 LABEL_LABEL: Final = "label"  # of llmcost_collector_label_overflow_total
+LABEL_RECEIVER: Final = "receiver"  # grpc | http
+LABEL_OUTCOME: Final = "outcome"  # of llmcost_collector_exports_total
+LABEL_ENDPOINT: Final = "endpoint"  # a configured forward endpoint's name
 OVERFLOW_LABEL_VALUE: Final = "__overflow__"
 
 # Token bucket names, used as the `type` label and in breakdowns

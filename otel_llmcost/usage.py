@@ -387,7 +387,7 @@ _REASONING_NAMES = (
     sc.OPENLLMETRY_REASONING_TOKENS,
     sc.OPENINFERENCE_REASONING,
     sc.OPENLIT_REASONING_TOKENS,
-    "llm.usage.reasoning_tokens",
+    sc.LLM_USAGE_REASONING_TOKENS,
 )
 
 
@@ -430,7 +430,7 @@ def from_attributes(
     estimated = attrs.get(sc.LLMCOST_USAGE_ESTIMATED) is True
 
     exclusive_input = (
-        scope_name is not None and scope_name.startswith("openlit") and provider == sc.PROVIDER_ANTHROPIC
+        scope_name is not None and scope_name == sc.OPENLIT_SCOPE and provider == sc.PROVIDER_ANTHROPIC
     )
     if not exclusive_input and cache_read + cache_write + input_audio > total_in:
         # An inclusive count can never be smaller than its parts: this emitter reported

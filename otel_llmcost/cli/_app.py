@@ -11,6 +11,10 @@ from otel_llmcost import __version__
 
 # command name -> ("module:attribute", one-line help shown by --help without importing it)
 _COMMANDS = {
+    "collector": (
+        "otel_llmcost.cli.collector:collector",
+        "Run the OTLP sidecar: price GenAI spans into the ledger, serve metrics and the API.",
+    ),
     "demo": (
         "otel_llmcost.cli.demo:demo",
         "Run the main job on embedded defaults and print the cost report.",

@@ -96,12 +96,12 @@ class Telemetry:
         self._pricer = pricer
         self.guard = guard
         self.tracer = trace.get_tracer(
-            "otel_llmcost.instrumentation",
+            sc.INSTRUMENTATION_SCOPE,
             __version__,
             tracer_provider=tracer_provider,
             schema_url="https://opentelemetry.io/schemas/1.37.0",
         )
-        meter = get_meter("otel_llmcost.instrumentation", __version__, meter_provider=meter_provider)
+        meter = get_meter(sc.INSTRUMENTATION_SCOPE, __version__, meter_provider=meter_provider)
         self.token_usage = meter.create_histogram(
             sc.METRIC_GEN_AI_TOKEN_USAGE,
             unit="{token}",

@@ -22,6 +22,7 @@ STANDARD_TIER: Final = "standard"
 _ZERO = Decimal(0)
 _NANO = Decimal("1e-9")
 _BILLION = Decimal(1_000_000_000)
+_ONE = Decimal(1)
 _EPOCH_DAY = date(1970, 1, 1)
 # One C call each instead of nine getattr()s: this loop runs for every span priced.
 _usage_counts = operator.attrgetter(*BUCKETS)
@@ -39,7 +40,7 @@ def _today_utc() -> date:
 
 def to_nanos(amount: Decimal) -> int:
     """Integer nano-dollars (banker's rounding), as the ledger stores money."""
-    return int((amount * _BILLION).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int((amount * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
 
 @dataclass(slots=True)

@@ -1,0 +1,410 @@
+"""From OTLP spans of any GenAI emitter to priced :class:`LedgerRecord` rows.
+
+Recognised emitters: ours, GenAI semconv (latest and ``gen_ai.system``-era), OpenLLMetry,
+OpenLIT, OpenInference and the anthropic SDK's own spans. Token conventions are read only through
+:func:`otel_llmcost.usage.from_attributes`; the cost is always ours, from the catalog — an
+emitter's own figure is kept as ``reported_cost_nanos`` and only compared.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Final
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.collector._otlp import (
+    RESOURCE_KEYS,
+    SPAN_KEYS,
+    enrich_span,
+    is_genai_call,
+    operation_name,
+    read_attributes,
+)
+from otel_llmcost.exceptions import InvalidUsageError
+from otel_llmcost.ledger._model import LedgerRecord
+from otel_llmcost.pricing import Cost, Pricer, normalize_provider, to_nanos
+from otel_llmcost.usage import Usage, from_attributes
+
+__all__ = [
+    "REJECTION_REASONS", "REJECT_BAD_SPAN_ID", "REJECT_BAD_TIMESTAMP", "REJECT_DUPLICATE_CALL", "REJECT_MALFORMED_SPAN",
+    "REJECT_MISSING_MODEL", "STATUS_ERROR", "STATUS_OK", "UNKNOWN", "BatchResult", "Normalizer", "is_discrepant",
+]  # fmt: skip
+
+_logger = logging.getLogger(__name__)
+
+# Rejection reasons (the `reason` label of llmcost_collector_spans_rejected_total). Usage errors
+# add InvalidUsageError.reason: negative_tokens, absurd_tokens, not_integer, inconsistent_tokens.
+REJECT_BAD_SPAN_ID: Final = "bad_span_id"  # trace or span id empty, all zero or of the wrong length
+REJECT_BAD_TIMESTAMP: Final = "bad_timestamp"  # no start time, or one over a day after ingestion
+REJECT_MISSING_MODEL: Final = "missing_model"  # a call with neither a request nor a response model
+REJECT_DUPLICATE_CALL: Final = "duplicate_call"  # a second emitter's span of a call already kept
+REJECT_MALFORMED_SPAN: Final = "malformed_span"  # anything else that made the span unreadable
+REJECTION_REASONS: Final = (
+    REJECT_BAD_SPAN_ID, REJECT_BAD_TIMESTAMP, REJECT_MISSING_MODEL, REJECT_DUPLICATE_CALL, REJECT_MALFORMED_SPAN,
+    "negative_tokens", "absurd_tokens", "not_integer", "inconsistent_tokens",
+)  # fmt: skip
+STATUS_OK: Final = "ok"
+STATUS_ERROR: Final = "error"
+UNKNOWN: Final = "unknown"  # the provider or operation when no attribute names one
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_ZERO_TRACE_ID = bytes(16)
+_ZERO_SPAN_ID = bytes(8)
+_NO_USAGE = Usage()
+_NO_NANOS = [0] * 7
+_STATUS_ERROR = Status.STATUS_CODE_ERROR
+_DISCREPANCY_FLOOR_NANOS = 1_000  # $0.000001
+
+# Cost.breakdown bucket -> index in _cost_nanos(): 0 is the total, then the LedgerRecord columns
+# input, output, cache_read, cache_write, reasoning, fees, grouped as Cost.input/.output/... are.
+_SLOTS = {
+    "input": 1, "input_audio": 1, "input_image": 1, "output": 2, "output_audio": 2, "cache_read": 3,
+    "cache_write_5m": 4, "cache_write_1h": 4, "reasoning": 5, "request_fees": 6,
+}  # fmt: skip
+_ONE = Decimal(1)
+_BILLION = Decimal(1_000_000_000)
+# Span-level overrides of what the resource says, and other attributes most spans lack: one
+# C-level isdisjoint() instead of a dict lookup per key.
+_SPAN_LEVEL = frozenset({
+    sc.SERVICE_NAME, sc.DEPLOYMENT_ENVIRONMENT_NAME, sc.DEPLOYMENT_ENVIRONMENT, sc.K8S_NAMESPACE_NAME,
+    sc.K8S_POD_NAME, *sc.ATTRIBUTION_KEYS.values(),
+})  # fmt: skip
+_STREAM_KEYS = frozenset(
+    {sc.LLMCOST_STREAMING, sc.GEN_AI_REQUEST_STREAM, sc.OPENLLMETRY_IS_STREAMING, sc.LLM_IS_STREAMING}
+)
+_REPORTED_COST_KEYS = frozenset({sc.GEN_AI_USAGE_COST_AMOUNT, sc.OPENLIT_COST, sc.OPENINFERENCE_COST_TOTAL})
+
+# The values Normalizer._call supplies, in the order it passes them.
+_RECORD_FIELDS = (
+    "trace_id", "span_id", "start_ns", "end_ns", "provider", "operation", "request_model", "response_model",
+    "response_id", "pricing_model", "price_version", "priced", "service_tier", "input_tokens", "cache_read_tokens",
+    "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "input_audio_tokens",
+    "output_audio_tokens", "web_search_requests", "usage_estimated", "cost_nanos", "cost_input_nanos",
+    "cost_output_nanos", "cost_cache_read_nanos", "cost_cache_write_nanos", "cost_reasoning_nanos",
+    "cost_fees_nanos", "reported_cost_nanos", "status", "error_type", "finish_reason", "max_tokens", "streaming",
+    "service", "environment", "namespace", "pod", "team", "project", "user", "feature", "thread", "run",
+    "prompt_fingerprint", "ingested_ns",
+)  # fmt: skip
+
+
+def _record_factory(names: tuple[str, ...]) -> Callable[..., LedgerRecord]:
+    """``f(*values)`` = ``LedgerRecord(**dict(zip(names, values)))``, at the price of a positional call.
+
+    Matching 48 keywords costs ~2.5 µs a span, more than all our own logic; so, as dataclasses
+    do, generate the call once: our values in ``names`` order, LedgerRecord's fields by position
+    up to the first one we do not supply (it keeps its default), by keyword after it. A field
+    the ledger renames or drops fails here, at import, never as a value in the wrong column.
+    """
+    order = LedgerRecord.field_names()
+    unknown = sorted(set(names) - set(order))
+    if unknown:  # pragma: no cover - guards a future ledger change
+        raise ImportError(f"LedgerRecord has no field(s) {unknown}: update otel_llmcost.collector._normalize")
+    arguments: list[str] = []
+    positional = True
+    for name in order:
+        positional = positional and name in names
+        if positional:
+            arguments.append(name)
+        elif name in names:
+            arguments.append(f"{name}={name}")
+    source = f"def make({', '.join(names)}):\n    return LedgerRecord({', '.join(arguments)})\n"
+    namespace: dict[str, Any] = {"LedgerRecord": LedgerRecord}
+    exec(source, namespace)  # trusted source: field names of our own dataclass
+    make: Callable[..., LedgerRecord] = namespace["make"]
+    return make
+
+
+_new_record = _record_factory(_RECORD_FIELDS)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one export request yielded. ``records`` are in span order, duplicates removed."""
+
+    records: list[LedgerRecord] = field(default_factory=list)
+    total_spans: int = 0
+    genai_spans: int = 0
+    """Spans recognised as GenAI calls (recorded, rejected, or carrying neither usage nor error)."""
+    rejected: Counter[str] = field(default_factory=Counter)
+    discrepancies: int = 0
+    unpriced: int = 0
+
+
+def is_discrepant(cost_nanos: int, reported_nanos: int) -> bool:
+    """Whether an emitter's reported cost differs from ours by more than max($0.000001, 1%)."""
+    diff = abs(reported_nanos - cost_nanos)
+    return diff > _DISCREPANCY_FLOOR_NANOS and diff * 100 > abs(cost_nanos)
+
+
+def _money_nanos(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        # repr() of a float is its shortest round-trip decimal: 0.00045 stays 0.00045.
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        return to_nanos(amount) if amount.is_finite() else None
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _cost_nanos(cost: Cost) -> list[int]:
+    """Total, then the six LedgerRecord cost columns, in nano-dollars.
+
+    Inlines ``to_nanos`` (same operations, so the same rounding; a test holds them equal) and
+    converts only the buckets present: Decimal work was a fifth of a span's time.
+    """
+    nanos = [int((cost.total * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN)), 0, 0, 0, 0, 0, 0]
+    slots: dict[int, Decimal] = {}
+    for bucket, amount in cost.breakdown.items():
+        slot = _SLOTS[bucket]
+        prior = slots.get(slot)
+        slots[slot] = amount if prior is None else prior + amount
+    for slot, amount in slots.items():
+        nanos[slot] = int((amount * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN))
+    return nanos
+
+
+def _resource_defaults(resource: Mapping[str, str]) -> tuple[str | None, ...]:
+    """service, environment, namespace, pod and the attribution fields a resource gives its spans."""
+    get = resource.get
+    environment = get(sc.DEPLOYMENT_ENVIRONMENT_NAME) or get(sc.DEPLOYMENT_ENVIRONMENT)
+    return (
+        get(sc.SERVICE_NAME), environment, get(sc.K8S_NAMESPACE_NAME), get(sc.K8S_POD_NAME),
+        *(get(key) for key in sc.ATTRIBUTION_KEYS.values()),
+    )  # fmt: skip
+
+
+class _Call:
+    __slots__ = ("cost", "key", "rank", "record", "span")
+
+    def __init__(
+        self, record: LedgerRecord, span: Span, cost: Cost | None, key: tuple[str, str] | None, rank: int
+    ) -> None:
+        self.record, self.span, self.cost, self.key, self.rank = record, span, cost, key, rank
+
+
+class Normalizer:
+    """Turns OTLP trace requests into ledger rows. Never raises on span content; one instance per
+    pipeline thread (the small caches inside are not locked)."""
+
+    def __init__(self, pricer: Pricer, *, now_ns: Callable[[], int] = time.time_ns) -> None:
+        self.pricer = pricer
+        self._now_ns = now_ns
+        self._providers: dict[str, str | None] = {}
+        self._days: dict[int, datetime] = {}
+
+    def process(self, request: ExportTraceServiceRequest, *, enrich: bool = False) -> BatchResult:
+        """One :class:`LedgerRecord` per GenAI call span with usage or an error.
+
+        With ``enrich`` the kept spans of ``request`` get our cost attributes, in place, for
+        forwarding downstream.
+        """
+        result = BatchResult()
+        rejected = result.rejected
+        ingested_ns = self._now_ns()
+        kept: list[_Call] = []
+        by_call: dict[tuple[str, str], int] = {}
+        for resource_spans in request.resource_spans:
+            resource = _resource_defaults(read_attributes(resource_spans.resource.attributes, RESOURCE_KEYS))
+            for scope_spans in resource_spans.scope_spans:
+                scope = scope_spans.scope.name
+                spans = scope_spans.spans
+                result.total_spans += len(spans)
+                for span in spans:
+                    try:
+                        attrs = read_attributes(span.attributes, SPAN_KEYS)
+                        if not is_genai_call(attrs):
+                            continue
+                        result.genai_spans += 1
+                        call = self._call(span, attrs, scope, resource, ingested_ns)
+                    except InvalidUsageError as err:
+                        rejected[err.reason] += 1
+                        continue
+                    except Exception:
+                        _logger.debug("otel-llmcost: unreadable span", exc_info=True)
+                        rejected[REJECT_MALFORMED_SPAN] += 1
+                        continue
+                    if call is None:
+                        continue
+                    if isinstance(call, str):
+                        rejected[call] += 1
+                        continue
+                    key = call.key
+                    if key is not None:
+                        prior = by_call.get(key)
+                        if prior is not None:
+                            # One call seen by two emitters: keep ours, then the attributed one.
+                            rejected[REJECT_DUPLICATE_CALL] += 1
+                            if call.rank > kept[prior].rank:
+                                kept[prior] = call
+                            continue
+                        by_call[key] = len(kept)
+                    kept.append(call)
+        records = result.records
+        for call in kept:
+            record = call.record
+            records.append(record)
+            if not record.priced:
+                result.unpriced += 1
+            elif record.reported_cost_nanos is not None and is_discrepant(
+                record.cost_nanos, record.reported_cost_nanos
+            ):
+                result.discrepancies += 1
+            if enrich:
+                enrich_span(call.span, call.cost)
+        return result
+
+    def _provider(self, raw: Any) -> str | None:
+        if raw is None:
+            return None
+        if raw.__class__ is not str:
+            raw = str(raw)
+        try:
+            return self._providers[raw]
+        except KeyError:
+            if len(self._providers) > 1024:  # bounded: the names come from untrusted spans
+                self._providers.clear()
+            provider = self._providers[raw] = normalize_provider(raw)
+            return provider
+
+    def _day(self, start_ns: int) -> datetime | None:
+        # Prices change by the day (UTC): one datetime per day, not one per span.
+        day = start_ns // _NS_PER_DAY
+        at = self._days.get(day)
+        if at is None:
+            try:
+                at = datetime.fromtimestamp(day * 86_400, tz=timezone.utc)
+            except (OverflowError, ValueError, OSError):
+                return None
+            if len(self._days) > 64:
+                self._days.clear()
+            self._days[day] = at
+        return at
+
+    def _call(
+        self,
+        span: Span,
+        attrs: dict[str, Any],
+        scope: str,
+        resource: tuple[str | None, ...],
+        ingested_ns: int,
+    ) -> _Call | str | None:
+        """The span's call, a rejection reason, or ``None`` when it has neither usage nor error.
+
+        Every string-valued key of ``attrs`` holds a non-empty ``str`` (see ``read_attributes``).
+        """
+        get = attrs.get
+        trace_id, span_id = span.trace_id, span.span_id
+        if len(trace_id) != 16 or len(span_id) != 8 or trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
+            return REJECT_BAD_SPAN_ID
+        start_ns = span.start_time_unix_nano
+        # A start over a day ahead of our clock is a broken clock: its price day and budget
+        # window would be fiction.
+        at = self._day(start_ns) if 0 < start_ns <= ingested_ns + _NS_PER_DAY else None
+        if at is None:
+            return REJECT_BAD_TIMESTAMP
+        provider = self._provider(
+            get(sc.GEN_AI_PROVIDER_NAME)
+            or get(sc.GEN_AI_SYSTEM)
+            or get(sc.OPENINFERENCE_PROVIDER)
+            or get(sc.OPENINFERENCE_SYSTEM)
+        )
+        usage = from_attributes(attrs, provider=provider, scope_name=scope)
+        error = span.status.code == _STATUS_ERROR or sc.ERROR_TYPE in attrs
+        operation = operation_name(attrs)
+        if usage is None and not (error and operation):
+            return None  # nothing billed and nothing failed: not a row
+        request_model = get(sc.GEN_AI_REQUEST_MODEL)
+        response_model = get(sc.GEN_AI_RESPONSE_MODEL) or get(sc.OPENINFERENCE_MODEL_NAME)
+        if request_model is None and response_model is None:
+            return REJECT_MISSING_MODEL
+        pricer = self.pricer
+        entry = pricer.resolve_first((response_model, request_model), provider)
+        # The tier the response says was used; the requested one only when none is reported.
+        tier = (
+            get(sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER)
+            or get(sc.ANTHROPIC_SERVICE_TIER)
+            or get(sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER_DEPRECATED)
+            or get(sc.GEN_AI_REQUEST_SERVICE_TIER)
+            or get(sc.GEN_AI_OPENAI_REQUEST_SERVICE_TIER)
+        )
+        cost = None
+        if entry is not None:
+            cost = pricer.price_entry(entry, usage or _NO_USAGE, at=at, service_tier=tier)
+        if cost is not None:
+            nanos = _cost_nanos(cost)
+            tier = cost.service_tier
+        else:
+            nanos = _NO_NANOS
+        finish = get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
+        if finish is not None:
+            if finish.__class__ is tuple:
+                finish = finish[0] if finish else None
+            if finish is not None and finish.__class__ is not str:
+                finish = str(finish)
+        max_tokens = get(sc.GEN_AI_REQUEST_MAX_TOKENS)
+        if max_tokens.__class__ is float and max_tokens.is_integer():
+            max_tokens = int(max_tokens)
+        reported = None
+        if not _REPORTED_COST_KEYS.isdisjoint(attrs):
+            reported = get(sc.GEN_AI_USAGE_COST_AMOUNT)
+            if reported is None:
+                reported = get(sc.OPENLIT_COST)
+                if reported is None:
+                    reported = get(sc.OPENINFERENCE_COST_TOTAL)
+            reported = _money_nanos(reported)
+        streaming = not _STREAM_KEYS.isdisjoint(attrs) and (
+            get(sc.LLMCOST_STREAMING) is True
+            or get(sc.GEN_AI_REQUEST_STREAM) is True
+            or get(sc.OPENLLMETRY_IS_STREAMING) is True
+            or get(sc.LLM_IS_STREAMING) is True
+        )
+        service, environment, namespace, pod, team, project, user, feature, thread, run = resource
+        attributed = False
+        if not _SPAN_LEVEL.isdisjoint(attrs):
+            # Resource first for where the call ran (some emitters copy it onto spans); the span
+            # first for attribution (it carries this request's baggage).
+            service = service or get(sc.SERVICE_NAME)
+            environment = environment or get(sc.DEPLOYMENT_ENVIRONMENT_NAME) or get(sc.DEPLOYMENT_ENVIRONMENT)
+            namespace = namespace or get(sc.K8S_NAMESPACE_NAME)
+            pod = pod or get(sc.K8S_POD_NAME)
+            span_team = get(sc.LLMCOST_TEAM)
+            span_project = get(sc.LLMCOST_PROJECT)
+            span_user = get(sc.LLMCOST_USER)
+            span_feature = get(sc.LLMCOST_FEATURE)
+            span_thread = get(sc.LLMCOST_THREAD)
+            span_run = get(sc.LLMCOST_RUN)
+            attributed = (
+                span_team or span_project or span_user or span_feature or span_thread or span_run
+            ) is not None
+            team, project, user = span_team or team, span_project or project, span_user or user
+            feature, thread, run = span_feature or feature, span_thread or thread, span_run or run
+        usage = usage or _NO_USAGE
+        trace_hex = trace_id.hex()
+        response_id = get(sc.GEN_AI_RESPONSE_ID)
+        # _RECORD_FIELDS order, one line per group of LedgerRecord columns.
+        record = _new_record(
+            trace_hex, span_id.hex(), start_ns, span.end_time_unix_nano,
+            provider or (entry.provider if entry is not None else UNKNOWN), operation or UNKNOWN,
+            request_model, response_model, response_id,
+            cost.model if cost is not None else None, pricer.version, cost is not None, tier,
+            usage.input, usage.cache_read, usage.cache_write_5m, usage.cache_write_1h, usage.output,
+            usage.reasoning, usage.input_audio, usage.output_audio, usage.web_search_requests, usage.estimated,
+            *nanos, reported,
+            STATUS_ERROR if error else STATUS_OK, get(sc.ERROR_TYPE), finish or get(sc.ANTHROPIC_STOP_REASON),
+            max_tokens if max_tokens.__class__ is int and max_tokens > 0 else None, streaming,
+            service, environment, namespace, pod, team, project, user, feature, thread, run,
+            get(sc.LLMCOST_PROMPT_FINGERPRINT), ingested_ns,
+        )  # fmt: skip
+        key = (trace_hex, response_id) if response_id is not None else None
+        rank = (2 if scope == sc.INSTRUMENTATION_SCOPE else 0) + attributed
+        return _Call(record, span, cost, key, rank)
