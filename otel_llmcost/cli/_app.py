@@ -15,6 +15,7 @@ _COMMANDS = {
         "otel_llmcost.cli.collector:collector",
         "Run the OTLP sidecar: price GenAI spans into the ledger, serve metrics and the API.",
     ),
+    "budgets": ("otel_llmcost.cli.budgets:budgets", "Show every budget's window: spent, limit, forecast."),
     "demo": (
         "otel_llmcost.cli.demo:demo",
         "Run the main job on embedded defaults and print the cost report.",

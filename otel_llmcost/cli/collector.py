@@ -42,6 +42,9 @@ class _BadConfig(click.ClickException):
     "--ledger", metavar="URL", help="sqlite:///path or postgresql://… [default: ./.otel-llmcost/ledger.db]."
 )
 @click.option("--prices", metavar="FILE", help="Price override YAML (extra models, discounts, deployments).")
+@click.option(
+    "--budgets", metavar="FILE", help="Budget policy YAML: status gauges and /v1/budgets (docs/budgets.md)."
+)
 def collector(
     config_path: str | None,
     otlp_grpc: str | None,
@@ -49,6 +52,7 @@ def collector(
     listen: str | None,
     ledger: str | None,
     prices: str | None,
+    budgets: str | None,
 ) -> None:
     """Receive OTLP traces, price GenAI spans into the ledger and serve Prometheus metrics.
 
@@ -73,6 +77,7 @@ def collector(
         "--listen": listen,
         "--ledger": ledger,
         "--prices": prices,
+        "--budgets": budgets,
     }
     try:
         config = load_config(config_path, flags=flags)

@@ -81,6 +81,8 @@ class CollectorConfig:
     forward_max_backoff_s: float = 30.0
     forward_max_elapsed_s: float = 300.0
     shutdown_timeout_s: float = 20.0
+    budgets: str | None = None  # policy file (docs/budgets.md)
+    budgets_refresh_s: float = 15.0
     source: str | None = field(default=None, compare=False)  # the file it was read from
 
 
@@ -115,6 +117,8 @@ _SCHEMA: dict[str, tuple[str, _Parser]] = {
     "forward.max_backoff_seconds": ("forward_max_backoff_s", _SECONDS),
     "forward.max_elapsed_seconds": ("forward_max_elapsed_s", _SECONDS),
     "shutdown.timeout_seconds": ("shutdown_timeout_s", _SECONDS),
+    "budgets.policy": ("budgets", as_optional_str),
+    "budgets.refresh_seconds": ("budgets_refresh_s", _SECONDS),
 }
 _SECTIONS = {key.rsplit(".", i)[0] for key in _SCHEMA for i in range(1, key.count(".") + 1)}
 
@@ -132,6 +136,7 @@ ENV_KEYS: dict[str, str] = {
     ev.OTEL_LLMCOST_INTAKE_CAPACITY: "pipeline.intake_capacity_spans",
     ev.OTEL_LLMCOST_FORWARD_ENDPOINTS: "forward.endpoints",
     ev.OTEL_LLMCOST_SHUTDOWN_TIMEOUT: "shutdown.timeout_seconds",
+    ev.OTEL_LLMCOST_BUDGETS: "budgets.policy",
 }
 #: Command-line flag -> YAML key it overrides.
 FLAG_KEYS: dict[str, str] = {
@@ -140,6 +145,7 @@ FLAG_KEYS: dict[str, str] = {
     "--listen": "api.listen",
     "--ledger": "ledger.url",
     "--prices": "pricing.overrides",
+    "--budgets": "budgets.policy",
 }
 
 

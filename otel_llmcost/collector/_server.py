@@ -10,7 +10,9 @@ from types import TracebackType
 
 from prometheus_client.registry import CollectorRegistry
 
+from otel_llmcost.budgets import load_policy
 from otel_llmcost.collector._api import Api
+from otel_llmcost.collector._budgets import BudgetMonitor
 from otel_llmcost.collector._config import CollectorConfig
 from otel_llmcost.collector._config_values import Address
 from otel_llmcost.collector._forward import Forwarder
@@ -81,6 +83,14 @@ class Collector:
             self.api = Api(
                 registry=self.registry, ledger=self.ledger, ready=self.ready, bearer_token=config.bearer_token
             )
+            self.budgets: BudgetMonitor | None = None
+            if config.budgets:
+                # A bad policy file refuses to start (ConfigError names file, key and reason).
+                self.budgets = BudgetMonitor(
+                    load_policy(config.budgets), self.ledger, registry=self.registry,
+                    refresh_seconds=config.budgets_refresh_s,
+                )  # fmt: skip
+                self.api.route("/v1/budgets", self.budgets.handle)
         except BaseException:
             self._close_ledger()
             raise
@@ -102,6 +112,9 @@ class Collector:
         config = self.config
         try:
             self.pipeline.start()
+            if self.budgets is not None:
+                self.budgets.refresh()  # gauges are right from the first scrape
+                self.budgets.start()
             if self.forwarder is not None:
                 self.forwarder.start()
             if config.otlp_grpc is not None:
@@ -165,6 +178,8 @@ class Collector:
             _logger.warning("otel-llmcost collector: forwarding cut short by the shutdown deadline")
         if self._api_server is not None:
             self._api_server.stop()
+        if self.budgets is not None:
+            self.budgets.stop()
         self._close_ledger()
         if not clean:
             _logger.warning(

@@ -1,0 +1,131 @@
+"""Budget status in the collector: refreshed from the ledger in the background, exposed as gauges
+(``llmcost_budget_spent_usd``, ``_limit_usd``, ``_utilization_ratio``, ``_forecast_usd``) and as
+``/v1/budgets``.
+
+The ledger queries run on a timer, not at scrape time: a month-to-date query over a large ledger
+takes a fraction of a second, and Prometheus scrapes every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from otel_llmcost import semconv as sc
+from otel_llmcost.budgets._policy import Policy
+from otel_llmcost.budgets._status import BudgetWindowStatus, Forecaster, budget_status, run_rate_forecast
+from otel_llmcost.collector._api import json_response
+from otel_llmcost.collector._http import Request, Response
+from otel_llmcost.ledger import LedgerBackend
+
+__all__ = ["BudgetMonitor"]
+
+_logger = logging.getLogger(__name__)
+_LABELS = (sc.LABEL_BUDGET, "window", "instance")
+
+
+class BudgetMonitor(Collector):
+    """Keeps the latest :class:`BudgetWindowStatus` list; thread-safe."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        ledger: LedgerBackend,
+        *,
+        registry: CollectorRegistry | None = None,
+        refresh_seconds: float = 15.0,
+        top: int = 10,
+        forecaster: Forecaster = run_rate_forecast,
+    ) -> None:
+        self.policy = policy
+        self._ledger = ledger
+        self._refresh = refresh_seconds
+        self._top = top
+        self._forecaster = forecaster
+        self._lock = threading.Lock()
+        self._statuses: list[BudgetWindowStatus] = []
+        self._refreshed_at: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if registry is not None:
+            registry.register(self)
+
+    # -- refresh -----------------------------------------------------------------------------
+
+    def refresh(self, now: datetime | None = None) -> list[BudgetWindowStatus]:
+        statuses = budget_status(
+            self.policy, self._ledger, now=now, top=self._top, forecaster=self._forecaster
+        )
+        with self._lock:
+            self._statuses = statuses
+            self._refreshed_at = now or datetime.now(timezone.utc)
+        return statuses
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="llmcost-budgets", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.refresh()
+            except Exception:
+                _logger.warning("otel-llmcost: budget status refresh failed", exc_info=True)
+            self._stop.wait(max(0.0, self._refresh - (time.monotonic() - started)))
+
+    @property
+    def statuses(self) -> list[BudgetWindowStatus]:
+        with self._lock:
+            return list(self._statuses)
+
+    # -- Prometheus ----------------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        spent = GaugeMetricFamily(
+            sc.PROM_BUDGET_SPENT, "Spend in the budget's current window (USD).", labels=_LABELS
+        )
+        limit = GaugeMetricFamily(sc.PROM_BUDGET_LIMIT, "The budget's USD limit.", labels=_LABELS)
+        ratio = GaugeMetricFamily(
+            sc.PROM_BUDGET_UTILIZATION,
+            "Spent over limit (the larger of USD and tokens; 1 = exhausted).",
+            labels=_LABELS,
+        )
+        forecast = GaugeMetricFamily(
+            sc.PROM_BUDGET_FORECAST,
+            "Projected spend at the end of the budget's window (USD).",
+            labels=_LABELS,
+        )
+        for status in self.statuses:
+            labels = [status.budget, status.window, status.instance]
+            spent.add_metric(labels, float(status.spent_usd))
+            if status.limit_usd is not None:
+                limit.add_metric(labels, float(status.limit_usd))
+            ratio.add_metric(labels, float(status.utilization))
+            if status.forecast_usd is not None:
+                forecast.add_metric(labels, float(status.forecast_usd))
+        yield from (spent, limit, ratio, forecast)
+
+    # -- /v1/budgets ---------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        with self._lock:
+            statuses, at = list(self._statuses), self._refreshed_at
+        return json_response(
+            {
+                "refreshed_at": at.isoformat() if at else None,
+                "timezone": str(self.policy.timezone),
+                "budgets": [s.to_dict() for s in statuses],
+            }
+        )
