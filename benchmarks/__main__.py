@@ -15,7 +15,16 @@ from pathlib import Path
 from benchmarks import Figure
 
 HERE = Path(__file__).resolve().parent
-MODULES = ["bench_pricing", "bench_ledger", "bench_budgets", "bench_normalize", "bench_collector", "bench_instrumentation"]
+MODULES = [
+    "bench_pricing",
+    "bench_ledger",
+    "bench_budgets",
+    "bench_normalize",
+    "bench_collector",
+    "bench_instrumentation",
+    "bench_insights",
+    "bench_report",
+]
 
 
 def machine() -> dict[str, object]:

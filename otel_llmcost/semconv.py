@@ -206,6 +206,15 @@ PROM_FORWARD_RETRIES: Final = "llmcost_collector_forward_retries"  # {endpoint}:
 PROM_FORWARD_QUEUE_SPANS: Final = "llmcost_collector_forward_queue_spans"  # {endpoint}
 PROM_FORWARD_QUEUE_BYTES: Final = "llmcost_collector_forward_queue_bytes"  # {endpoint}
 PROM_FORWARD_QUEUE_CAPACITY: Final = "llmcost_collector_forward_queue_capacity_bytes"  # {endpoint}
+# Anomalies and forecast (otel_llmcost.collector._analytics): gauges alert rules can use.
+PROM_ANOMALY_RATIO: Final = "llmcost_anomaly_ratio"  # {kind}: trailing hour / its baseline
+PROM_ANOMALY_VALUE: Final = "llmcost_anomaly_value"  # {kind}: trailing hour (USD or tokens)
+PROM_ANOMALY_BASELINE: Final = "llmcost_anomaly_baseline"  # {kind}: median of that hour in past weeks
+PROM_DAILY_COST: Final = "llmcost_daily_cost_usd"  # spend of the current UTC day so far
+PROM_DAILY_COST_THRESHOLD: Final = "llmcost_daily_cost_threshold_usd"  # configured; absent when not
+PROM_FORECAST: Final = "llmcost_forecast_usd"  # {window, bound}: projected spend at the window's end
+ANOMALY_HOURLY_COST: Final = "hourly_cost"  # values of the kind label
+ANOMALY_HOURLY_TOKENS: Final = "hourly_tokens"
 
 # Prometheus label names (bounded sets only)
 LABEL_PROVIDER: Final = "provider"
@@ -216,6 +225,7 @@ LABEL_TEAM: Final = "team"
 LABEL_PROJECT: Final = "project"
 LABEL_ENVIRONMENT: Final = "environment"
 LABEL_BUDGET: Final = "budget"
+LABEL_BUDGET_KEY: Final = "key"  # a per-key budget's value; not "instance", which Prometheus owns
 LABEL_TYPE: Final = "type"
 LABEL_STATUS: Final = "status"
 LABEL_REASON: Final = "reason"
@@ -225,6 +235,9 @@ LABEL_LABEL: Final = "label"  # of llmcost_collector_label_overflow_total
 LABEL_RECEIVER: Final = "receiver"  # grpc | http
 LABEL_OUTCOME: Final = "outcome"  # of llmcost_collector_exports_total
 LABEL_ENDPOINT: Final = "endpoint"  # a configured forward endpoint's name
+LABEL_KIND: Final = "kind"  # of llmcost_anomaly_*: hourly_cost | hourly_tokens
+LABEL_WINDOW: Final = "window"  # of llmcost_forecast_usd: month
+LABEL_BOUND: Final = "bound"  # of llmcost_forecast_usd: point | low | high (the 80% interval)
 OVERFLOW_LABEL_VALUE: Final = "__overflow__"
 
 # Token bucket names, used as the `type` label and in breakdowns

@@ -58,7 +58,7 @@ class BudgetWindowStatus:
         return {
             "budget": self.budget,
             "window": self.window,
-            "instance": self.instance,
+            "key": self.instance,
             "scope": self.scope,
             "action": self.action,
             "window_start": self.window_start.isoformat() if self.window_start else None,

@@ -16,11 +16,24 @@ _COMMANDS = {
         "Run the OTLP sidecar: price GenAI spans into the ledger, serve metrics and the API.",
     ),
     "budgets": ("otel_llmcost.cli.budgets:budgets", "Show every budget's window: spent, limit, forecast."),
+    "export": ("otel_llmcost.cli.ledger_io:export", "Export ledger rows as CSV or JSONL."),
+    "forecast": ("otel_llmcost.cli.forecast:forecast", "Project window-end spend with an 80% interval."),
+    "import": ("otel_llmcost.cli.ledger_io:import_", "Merge JSONL exports into the ledger (idempotent)."),
+    "insights": (
+        "otel_llmcost.cli.insights:insights",
+        "Find waste: duplicates, truncation, oversized models.",
+    ),
+    "report": ("otel_llmcost.cli.report:report", "Where the money went: summary, budgets, breakdowns."),
+    "reset": ("otel_llmcost.cli.ledger_io:reset", "Delete the ledger (archived first unless --no-archive)."),
     "demo": (
         "otel_llmcost.cli.demo:demo",
         "Run the main job on embedded defaults and print the cost report.",
     ),
     "prices": ("otel_llmcost.cli.prices:prices", "Look up the price catalog and price a call by hand."),
+    "synthesize": (
+        "otel_llmcost.cli.synthesize:synthesize",
+        "Fill a ledger with realistic synthetic history (try forecast/insights).",
+    ),
     "simulator": (
         "otel_llmcost.cli.simulator:simulator",
         "Serve the OpenAI/Anthropic/Gemini wire simulator.",

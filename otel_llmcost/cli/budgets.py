@@ -92,7 +92,7 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
     for col in ("budget", "window", "spent", "limit", "used", "", "forecast", "resets"):
         table.add_column(col, justify="right" if col in ("spent", "limit", "used", "forecast") else "left")
     for item in data["budgets"]:
-        name = item["budget"] + (f" [{item['instance']}]" if item["instance"] else "")
+        name = item["budget"] + (f" [{item['key']}]" if item["key"] else "")
         limit = f"${item['limit_usd']}" if item["limit_usd"] else f"{item['limit_tokens']:,} tok"
         spent = f"${item['spent_usd']}" if item["limit_usd"] else f"{item['spent_tokens']:,} tok"
         ratio = float(item["utilization"])

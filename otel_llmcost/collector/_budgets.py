@@ -27,7 +27,7 @@ from otel_llmcost.ledger import LedgerBackend
 __all__ = ["BudgetMonitor"]
 
 _logger = logging.getLogger(__name__)
-_LABELS = (sc.LABEL_BUDGET, "window", "instance")
+_LABELS = (sc.LABEL_BUDGET, "window", sc.LABEL_BUDGET_KEY)
 
 
 class BudgetMonitor(Collector):

@@ -14,6 +14,7 @@ import os
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -83,10 +84,29 @@ class CollectorConfig:
     shutdown_timeout_s: float = 20.0
     budgets: str | None = None  # policy file (docs/budgets.md)
     budgets_refresh_s: float = 15.0
+    analytics_refresh_s: float = 60.0  # anomaly and forecast gauges
+    daily_cost_threshold_usd: Decimal | None = None  # llmcost_daily_cost_threshold_usd; None: not exported
     source: str | None = field(default=None, compare=False)  # the file it was read from
 
 
 _Parser = Callable[[Any], Any]
+
+
+def _as_usd(value: Any) -> Decimal | None:
+    """A positive amount of USD (a YAML number or a decimal string), exactly; empty: none."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected an amount of USD, got {value!r}")
+    try:
+        amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except ArithmeticError:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"expected a positive amount of USD, got {value!r}")
+    return amount
+
+
 _POSITIVE_INT = as_number(int, minimum=1)
 _SECONDS = as_number(float, minimum=0.001)
 
@@ -119,6 +139,8 @@ _SCHEMA: dict[str, tuple[str, _Parser]] = {
     "shutdown.timeout_seconds": ("shutdown_timeout_s", _SECONDS),
     "budgets.policy": ("budgets", as_optional_str),
     "budgets.refresh_seconds": ("budgets_refresh_s", _SECONDS),
+    "analytics.refresh_seconds": ("analytics_refresh_s", _SECONDS),
+    "anomalies.daily_cost_threshold_usd": ("daily_cost_threshold_usd", _as_usd),
 }
 _SECTIONS = {key.rsplit(".", i)[0] for key in _SCHEMA for i in range(1, key.count(".") + 1)}
 

@@ -251,7 +251,9 @@ class CollectorMetrics(Collector):
             family.add_metric([reason], count)
         yield family
         yield GaugeMetricFamily(
-            sc.PROM_QUEUE_DEPTH, "Export batches waiting for the pipeline.", value=self._queue_depth()
+            sc.PROM_QUEUE_DEPTH,
+            "GenAI spans waiting for the ledger writer (received, not yet committed).",
+            value=self._queue_depth(),
         )
         yield GaugeMetricFamily(
             sc.PROM_QUEUE_CAPACITY, "Capacity of the pipeline queue.", value=self._queue_capacity

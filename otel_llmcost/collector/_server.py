@@ -10,7 +10,10 @@ from types import TracebackType
 
 from prometheus_client.registry import CollectorRegistry
 
+from otel_llmcost.analytics._budget_forecast import LedgerForecaster
 from otel_llmcost.budgets import load_policy
+from otel_llmcost.budgets._policy import DEFAULT_TIERS
+from otel_llmcost.collector._analytics import AnalyticsMonitor
 from otel_llmcost.collector._api import Api
 from otel_llmcost.collector._budgets import BudgetMonitor
 from otel_llmcost.collector._config import CollectorConfig
@@ -84,13 +87,22 @@ class Collector:
                 registry=self.registry, ledger=self.ledger, ready=self.ready, bearer_token=config.bearer_token
             )
             self.budgets: BudgetMonitor | None = None
+            tiers = DEFAULT_TIERS
             if config.budgets:
                 # A bad policy file refuses to start (ConfigError names file, key and reason).
+                policy = load_policy(config.budgets)
+                tiers = policy.tiers
                 self.budgets = BudgetMonitor(
-                    load_policy(config.budgets), self.ledger, registry=self.registry,
-                    refresh_seconds=config.budgets_refresh_s,
+                    policy, self.ledger, registry=self.registry, refresh_seconds=config.budgets_refresh_s,
+                    forecaster=LedgerForecaster(self.ledger),
                 )  # fmt: skip
                 self.api.route("/v1/budgets", self.budgets.handle)
+            self.analytics = AnalyticsMonitor(
+                self.ledger, pricer=self.pricer, tiers=tiers, registry=self.registry,
+                refresh_seconds=config.analytics_refresh_s, daily_threshold_usd=config.daily_cost_threshold_usd,
+            )  # fmt: skip
+            self.api.route("/v1/forecast", self.analytics.handle_forecast)
+            self.api.route("/v1/insights", self.analytics.handle_insights)
         except BaseException:
             self._close_ledger()
             raise
@@ -115,6 +127,7 @@ class Collector:
             if self.budgets is not None:
                 self.budgets.refresh()  # gauges are right from the first scrape
                 self.budgets.start()
+            self.analytics.start()
             if self.forwarder is not None:
                 self.forwarder.start()
             if config.otlp_grpc is not None:
@@ -180,6 +193,7 @@ class Collector:
             self._api_server.stop()
         if self.budgets is not None:
             self.budgets.stop()
+        self.analytics.stop()
         self._close_ledger()
         if not clean:
             _logger.warning(

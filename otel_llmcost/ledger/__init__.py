@@ -5,6 +5,7 @@
     with open_ledger(default_ledger_url()) as ledger:  # SQLite under ./.otel-llmcost/
         ledger.insert(records)  # returns the new-row count; re-sent rows are skipped
         ledger.group(["team", "day"], Filters(since_ns=t0))
+        ledger.scan(["start_ns", "model", "cost_nanos"], Filters(since_ns=t0))  # tuples, in time order
 
 URLs:
 
@@ -33,6 +34,7 @@ from otel_llmcost.ledger._model import (
     ATTRIBUTION_FIELDS,
     COST_FIELDS,
     GROUPABLE,
+    SCANNABLE,
     TOKEN_FIELDS,
     Filters,
     Group,
@@ -49,6 +51,7 @@ __all__ = [
     "COST_FIELDS",
     "FILTERABLE",
     "GROUPABLE",
+    "SCANNABLE",
     "TOKEN_FIELDS",
     "Filters",
     "Group",

@@ -14,13 +14,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from operator import attrgetter
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from otel_llmcost.ledger import _query
-from otel_llmcost.ledger._model import Filters, Group, LedgerRecord, Totals
-from otel_llmcost.ledger._schema import COLUMN_NAMES, Dialect
+from otel_llmcost.ledger._model import SCANNABLE, Filters, Group, LedgerRecord, Totals
+from otel_llmcost.ledger._schema import BOOL_COLUMNS, COLUMN_NAMES, Dialect
 from otel_llmcost.ledger._url import redact
 
 C = TypeVar("C")
@@ -171,6 +172,53 @@ class SqlLedger(ABC):
             if len(rows) < batch_size:
                 return
             after = _query.page_key(rows[-1])
+
+    def scan(
+        self, columns: Sequence[str], filters: Filters = _NO_FILTERS, *, slice_ns: int = _query.NS_PER_HOUR
+    ) -> Iterator[tuple[Any, ...]]:
+        """The named columns (from ``SCANNABLE``: any record field, or ``model``) of every
+        matching row as tuples, by ``start_ns`` ascending (rows of one instant in no set order).
+
+        For analyses that read many rows but few fields: a tuple of a few columns costs a
+        fraction of a :class:`LedgerRecord`. Rows are read one ``slice_ns`` time slice per
+        query, so memory holds one slice and no cursor stays open between slices; rows
+        committed while the scan runs are included if their slice has not been read yet.
+        """
+        if isinstance(columns, str) or not columns:
+            raise ValueError(f"scan needs a non-empty sequence of column names, got {columns!r}")
+        unknown = [name for name in columns if name not in SCANNABLE]
+        if unknown:
+            raise ValueError(f"cannot scan {unknown}; scannable: {', '.join(SCANNABLE)}")
+        if not _query.is_int(slice_ns) or slice_ns < 1:
+            raise ValueError(f"slice_ns must be a positive int, got {slice_ns!r}")
+        _query.where(self.dialect, filters)  # raise on a bad filter now, not at the first next()
+        return self._slices(tuple(columns), filters, slice_ns)
+
+    def _slices(self, columns: tuple[str, ...], filters: Filters, slice_ns: int) -> Iterator[tuple[Any, ...]]:
+        since, until = _query.time_bounds(filters)
+        if since is None or until is None:
+            first, last = self._fetch(f"SELECT MIN(start_ns), MAX(start_ns) FROM {self.dialect.table()}", [])[
+                0
+            ]
+            if first is None:
+                return
+            since = int(first) if since is None else since
+            until = int(last) + 1 if until is None else until
+        flags = [i for i, name in enumerate(columns) if name in BOOL_COLUMNS]
+        lo = since
+        while lo < until:
+            hi = min(lo + slice_ns, until)
+            sql, params = _query.scan_sql(self.dialect, columns, replace(filters, since_ns=lo, until_ns=hi))
+            rows = self._fetch(sql, params)
+            if flags:  # SQLite hands booleans back as 0/1
+                for row in rows:
+                    values = list(row)
+                    for i in flags:
+                        values[i] = bool(values[i])
+                    yield tuple(values)
+            else:
+                yield from map(tuple, rows)
+            lo = hi
 
     def count(self) -> int:
         return int(self._fetch(f"SELECT COUNT(*) FROM {self.dialect.table()}", [])[0][0])

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "ATTRIBUTION_FIELDS",
     "GROUPABLE",
+    "SCANNABLE",
     "TOKEN_FIELDS",
     "Filters",
     "Group",
@@ -157,6 +158,10 @@ class LedgerRecord:
         return tuple(f.name for f in fields(cls))
 
 
+#: What :meth:`LedgerBackend.scan` reads: every record field, and ``model`` (as in :data:`GROUPABLE`).
+SCANNABLE: tuple[str, ...] = (*LedgerRecord.field_names(), "model")
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """Row selection shared by reports, exports and budgets. ``None`` means no constraint."""
@@ -211,6 +216,13 @@ class LedgerBackend(Protocol):
 
     def records(self, filters: Filters = ..., batch_size: int = 5000) -> Iterator[LedgerRecord]:
         """Every matching row ordered by (start_ns, trace_id, span_id), streamed in batches."""
+        ...
+
+    def scan(
+        self, columns: Sequence[str], filters: Filters = ..., *, slice_ns: int = 3_600_000_000_000
+    ) -> Iterator[tuple[Any, ...]]:
+        """The named columns (from :data:`SCANNABLE`) of every matching row as tuples, by
+        ``start_ns`` ascending, read one ``slice_ns`` time slice per query."""
         ...
 
     def count(self) -> int: ...

@@ -253,6 +253,26 @@ def records_sql(
     return sql, [*params, batch_size]
 
 
+def time_bounds(filters: Filters) -> tuple[int | None, int | None]:
+    """``[since, until)`` of ``filters``: its bounds narrowed by any day/hour/month filter."""
+    since, until = filters.since_ns, filters.until_ns
+    for key in TIME_KEYS & set(filters.equals):
+        value = filters.equals[key]
+        if value is None:
+            raise ValueError(f"filter {key} needs a value")
+        lo, hi = bucket_range(key, value)
+        since = lo if since is None else max(since, lo)
+        until = hi if until is None else min(until, hi)
+    return since, until
+
+
+def scan_sql(dialect: Dialect, columns: Sequence[str], filters: Filters) -> tuple[str, list[Any]]:
+    """One time slice of :meth:`scan`: ``filters`` carries the slice's bounds."""
+    conditions, params = where(dialect, filters)
+    exprs = ", ".join(_KEY_SQL["model"] if name == "model" else ident(name) for name in columns)
+    return f"SELECT {exprs} FROM {dialect.table()} {where_sql(conditions)} ORDER BY start_ns", params
+
+
 _PAGE_KEY = tuple(COLUMN_NAMES.index(name) for name in ("start_ns", "trace_id", "span_id"))
 
 

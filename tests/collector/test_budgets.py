@@ -47,12 +47,12 @@ def test_gauges_and_endpoint(start_collector: Callable[..., Collector], policy: 
     seed(sqlite_url)
     collector = start_collector(budgets=policy)
     values = samples(collector)
-    assert values["llmcost_budget_spent_usd{budget=monthly,instance=,window=monthly}"] == 1.75
-    assert values["llmcost_budget_limit_usd{budget=monthly,instance=,window=monthly}"] == 2.0
-    assert values["llmcost_budget_utilization_ratio{budget=monthly,instance=,window=monthly}"] == 0.875
-    assert values["llmcost_budget_spent_usd{budget=per-team,instance=search,window=total}"] == 1.5
-    assert values["llmcost_budget_utilization_ratio{budget=per-team,instance=ads,window=total}"] == 0.025
-    assert "llmcost_budget_forecast_usd{budget=monthly,instance=,window=monthly}" in values
+    assert values["llmcost_budget_spent_usd{budget=monthly,key=,window=monthly}"] == 1.75
+    assert values["llmcost_budget_limit_usd{budget=monthly,key=,window=monthly}"] == 2.0
+    assert values["llmcost_budget_utilization_ratio{budget=monthly,key=,window=monthly}"] == 0.875
+    assert values["llmcost_budget_spent_usd{budget=per-team,key=search,window=total}"] == 1.5
+    assert values["llmcost_budget_utilization_ratio{budget=per-team,key=ads,window=total}"] == 0.025
+    assert "llmcost_budget_forecast_usd{budget=monthly,key=,window=monthly}" in values
     assert not any(
         k.startswith("llmcost_budget_forecast_usd{budget=per-team") for k in values
     )  # totals: no end
@@ -86,7 +86,7 @@ def test_cli_reads_the_ledger(policy: str, sqlite_url: str) -> None:
     result = runner.invoke(cli, ["budgets", "--policy", policy, "--ledger", sqlite_url, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert [(b["budget"], b["instance"], b["spent_usd"]) for b in data["budgets"]] == [
+    assert [(b["budget"], b["key"], b["spent_usd"]) for b in data["budgets"]] == [
         ("monthly", "", "1.75"),
         ("per-team", "search", "1.5"),
         ("per-team", "ads", "0.25"),
@@ -101,7 +101,9 @@ def test_cli_reads_a_running_collector(
 ) -> None:
     seed(sqlite_url)
     collector = start_collector(budgets=policy)
-    result = CliRunner().invoke(cli, ["budgets", "--api", f"http://{collector.addresses['listen']}", "--json"])
+    result = CliRunner().invoke(
+        cli, ["budgets", "--api", f"http://{collector.addresses['listen']}", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["budgets"][0]["spent_usd"] == "1.75"
 

@@ -47,7 +47,7 @@ def test_exposition_text() -> None:
             f'llmcost_collector_spans_rejected_total{{reason="{reason}"}} {rejected.get(reason, 0):.1f}'
             for reason in sorted(REJECTION_REASONS)
         ),
-        "# HELP llmcost_collector_queue_depth Export batches waiting for the pipeline.",
+        "# HELP llmcost_collector_queue_depth GenAI spans waiting for the ledger writer (received, not yet committed).",
         "# TYPE llmcost_collector_queue_depth gauge",
         "llmcost_collector_queue_depth 3.0",
         "# HELP llmcost_collector_queue_capacity Capacity of the pipeline queue.",

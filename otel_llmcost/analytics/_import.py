@@ -1,0 +1,204 @@
+"""Import JSONL or CSV exports into a ledger: bad lines reported and skipped, the rest merged once.
+
+Every line is checked on its own (JSON or CSV syntax, field names, types, 64-bit integer range,
+trace/span id format, text the ledger can store); a bad one is reported with its file and line
+number and the import goes on, inserting the good records in committed batches. The ledger's
+(trace_id, span_id) key makes importing idempotent: merging several people's or replicas'
+exports into one ledger, or importing the same file twice, counts every call once, and the
+result says how many records were new and how many were already present.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final, cast
+
+from otel_llmcost.analytics._io import FIELDS, REQUIRED, csv_value, record_from_mapping
+from otel_llmcost.ledger import LedgerBackend, LedgerRecord
+
+__all__ = ["BadLine", "ImportResult", "detect_format", "import_file", "import_lines"]
+
+IMPORT_BATCH: Final = 2000
+MAX_KEPT_ERRORS: Final = 100
+_SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line that was not imported (``line`` 0: the file itself could not be read)."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}" if self.line else f"{self.source}: {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    source: str
+    read: int = 0  # good records read
+    new: int = 0  # of which were not in the ledger yet
+    failed: int = 0  # lines (or files) that could not be imported
+    errors: list[BadLine] = field(default_factory=list)  # the first MAX_KEPT_ERRORS of them
+
+    @property
+    def already_present(self) -> int:
+        return self.read - self.new
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "read": self.read,
+            "new": self.new,
+            "already_present": self.already_present,
+            "failed": self.failed,
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+        }
+
+
+Parsed = tuple[int, LedgerRecord] | BadLine
+
+
+def detect_format(name: str, first_line: str = "") -> str:
+    """``jsonl`` or ``csv`` from the file name (``.gz`` aside), else from its first line."""
+    base = name[:-3] if name.endswith(".gz") else name
+    suffix = Path(base).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    return "jsonl" if first_line.lstrip().startswith("{") else "csv"
+
+
+def _jsonl(lines: Iterable[str], source: str) -> Iterator[Parsed]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, record_from_mapping(json.loads(line))
+        except ValueError as err:  # json.JSONDecodeError is one
+            yield BadLine(source, number, str(err))
+
+
+def _csv(lines: Iterable[str], source: str) -> Iterator[Parsed]:
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    unknown = sorted(set(header) - set(FIELDS))
+    missing = [n for n in REQUIRED if n not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        problem = (
+            f"unknown column(s) {unknown}"
+            if unknown
+            else f"missing column(s) {missing}"
+            if missing
+            else "a repeated column"
+        )
+        yield BadLine(source, 1, f"bad CSV header: {problem}")
+        return
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            yield BadLine(source, start, f"bad CSV: {err}")
+            start = reader.line_num + 1
+            continue
+        number, start = start, reader.line_num + 1
+        if not row:
+            continue
+        try:
+            if len(row) != len(header):
+                raise ValueError(f"{len(row)} cells for {len(header)} columns")
+            yield number, record_from_mapping({n: csv_value(n, c) for n, c in zip(header, row, strict=True)})
+        except ValueError as err:
+            yield BadLine(source, number, str(err))
+
+
+def import_lines(
+    ledger: LedgerBackend,
+    lines: Iterable[str],
+    source: str,
+    fmt: str,
+    on_error: Callable[[BadLine], None] | None = None,
+    batch_size: int = IMPORT_BATCH,
+) -> ImportResult:
+    """Insert the good records of ``lines`` (``fmt`` jsonl or csv) in committed batches; every
+    bad line goes to ``on_error`` and is counted. A ledger error stops the import (batches
+    committed before it stay)."""
+    result = ImportResult(source)
+
+    def bad(line: BadLine) -> None:
+        result.failed += 1
+        if len(result.errors) < MAX_KEPT_ERRORS:
+            result.errors.append(line)
+        if on_error is not None:
+            on_error(line)
+
+    batch: list[LedgerRecord] = []
+    try:
+        for item in (_jsonl if fmt == "jsonl" else _csv)(lines, source):
+            if isinstance(item, BadLine):
+                bad(item)
+                continue
+            batch.append(item[1])
+            result.read += 1
+            if len(batch) >= batch_size:
+                result.new += ledger.insert(batch)
+                batch = []
+    except (OSError, EOFError) as err:  # an unreadable or truncated (e.g. gzip) file
+        bad(BadLine(source, 0, f"cannot read: {err}"))
+    if batch:
+        result.new += ledger.insert(batch)
+    return result
+
+
+def import_file(
+    ledger: LedgerBackend,
+    path: str | os.PathLike[str],
+    fmt: str | None = None,
+    on_error: Callable[[BadLine], None] | None = None,
+    batch_size: int = IMPORT_BATCH,
+) -> ImportResult:
+    """:func:`import_lines` over a file (gzip-compressed when its name ends in ``.gz``); the
+    format comes from ``fmt``, else the name, else the first line."""
+    source = os.fspath(path)
+    try:
+        opened = gzip.open(source, "rb") if source.endswith(".gz") else open(source, "rb")  # noqa: SIM115
+        raw = cast("IO[bytes]", opened)
+    except OSError as err:
+        result = ImportResult(
+            source, failed=1, errors=[BadLine(source, 0, f"cannot read: {err.strerror or err}")]
+        )
+        if on_error is not None:
+            on_error(result.errors[0])
+        return result
+    # surrogateescape: a line with bytes that are not UTF-8 fails on its own (as text the ledger
+    # cannot store) instead of aborting the whole file
+    with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="") as text:
+        lines: Iterator[str] = iter(text)
+        if fmt is None:
+            try:
+                first = next(lines, "")
+            except (OSError, EOFError):
+                first = ""
+            fmt = detect_format(source, first)
+            lines = _prepend(first, lines)
+        return import_lines(ledger, lines, source, fmt, on_error, batch_size)
+
+
+def _prepend(first: str, rest: Iterator[str]) -> Iterator[str]:
+    if first:
+        yield first
+    yield from rest

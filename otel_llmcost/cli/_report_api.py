@@ -1,0 +1,122 @@
+"""A running collector's ``/v1/report`` as a ledger reader, so ``report --api URL`` runs the very
+same report, dashboard, chargeback and budget code as ``report --ledger URL``."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+import click
+
+from otel_llmcost.ledger import Filters, Group, Totals
+
+__all__ = ["ApiReader"]
+
+_NO_FILTERS = Filters()
+
+
+def _seconds(ns: int) -> str:
+    """Nanoseconds as exact epoch seconds, which the API parses back to the same nanosecond."""
+    return format(Decimal(ns).scaleb(-9), "f")
+
+
+def _totals(data: dict[str, Any]) -> Totals:
+    return Totals(
+        requests=int(data["requests"]),
+        errors=int(data["errors"]),
+        unpriced=int(data["unpriced"]),
+        cost_nanos=int(Decimal(data["total_usd"]).scaleb(9)),
+        input_tokens=int(data["input_tokens"]),
+        output_tokens=int(data["output_tokens"]),
+        cache_read_tokens=int(data["cache_read_tokens"]),
+        cache_write_tokens=int(data["cache_write_tokens"]),
+        reasoning_tokens=int(data["reasoning_tokens"]),
+    )
+
+
+class ApiReader:
+    """``totals``/``group`` answered by a collector's ``/v1/report`` (bearer ``token`` if set).
+    Errors are click exceptions: the API refusing the query is a usage error (exit 2), an
+    unreachable or failing collector a runtime one (exit 1)."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    def get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> dict[str, Any] | None:
+        """The JSON answer to ``GET path?params``; ``None`` when the collector has no such path."""
+        query = ("?" + urllib.parse.urlencode(params)) if params else ""
+        request = urllib.request.Request(self.url + path + query, headers={"Accept": "application/json"})
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                data: dict[str, Any] = json.load(response)
+                return data
+        except urllib.error.HTTPError as err:
+            if err.code == 404:
+                return None
+            message = _error_message(err)
+            if err.code == 400:
+                raise click.UsageError(f"{self.url}{path}: {message}") from None
+            if err.code == 401:
+                message += " (set OTEL_LLMCOST_API_TOKEN)"
+            raise click.ClickException(f"{self.url}{path} answered {err.code}: {message}") from None
+        except (OSError, ValueError) as err:
+            raise click.ClickException(f"cannot read {self.url}{path}: {err}") from None
+
+    def report(self, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        data = self.get("/v1/report", params)
+        if data is None:
+            raise click.ClickException(f"{self.url} serves no /v1/report: is it an otel-llmcost collector?")
+        return data
+
+    @staticmethod
+    def params(filters: Filters) -> list[tuple[str, str]]:
+        found = []
+        if filters.since_ns is not None:
+            found.append(("since", _seconds(filters.since_ns)))
+        if filters.until_ns is not None:
+            found.append(("until", _seconds(filters.until_ns)))
+        for key, value in sorted(filters.equals.items()):
+            if value is None:
+                raise click.UsageError(f"the collector API cannot select rows without a {key}")
+            found.append((key, value))
+        return found
+
+    def totals(self, filters: Filters = _NO_FILTERS) -> Totals:
+        return _totals(self.report(self.params(filters)))
+
+    def group(
+        self, by: Sequence[str], filters: Filters = _NO_FILTERS, limit: int | None = None
+    ) -> list[Group]:
+        params = [("group_by", ",".join(by)), *self.params(filters)]
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        return [Group(dict(g["key"]), _totals(g)) for g in self.report(params)["groups"]]
+
+    def close(self) -> None:
+        """Nothing to close: each request has its own connection."""
+
+    def __enter__(self) -> ApiReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _error_message(err: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(err.read())
+        return str(body.get("error") or body)
+    except (OSError, ValueError, AttributeError):
+        return str(err.reason)

@@ -1,0 +1,143 @@
+"""Options shared by ``report``, ``export``, ``import`` and ``reset``: which ledger, which rows."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+from otel_llmcost.analytics._report import ReportError, month_range, parse_time
+from otel_llmcost.environment_variables import OTEL_LLMCOST_LEDGER
+from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.ledger import FILTERABLE, Filters, LedgerBackend, default_ledger_url, open_ledger
+from otel_llmcost.ledger._url import MEMORY, PostgresTarget, SqliteTarget, parse, redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Shorthand filter options: --team X is --where team=X.
+SHORTHANDS = ("team", "project", "user", "feature", "service", "environment", "provider", "model")
+
+ledger_option = click.option(
+    "--ledger",
+    "ledger_url",
+    envvar=OTEL_LLMCOST_LEDGER,
+    metavar="URL",
+    help=f"sqlite:///path or postgresql://… (default: ${OTEL_LLMCOST_LEDGER}, else ./.otel-llmcost/ledger.db).",
+)
+
+
+def selection_options(command: F) -> F:
+    """``--since/--until/--month``, ``--team``… shorthands and ``--where KEY=VALUE``."""
+    options = [
+        click.option(
+            "--since", metavar="TIME", help="From this time on (epoch seconds, ISO date or datetime; UTC)."
+        ),
+        click.option("--until", metavar="TIME", help="Before this time (exclusive)."),
+        click.option(
+            "--month", metavar="YYYY-MM", help="One calendar month in UTC (instead of --since/--until)."
+        ),
+        *(
+            click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")
+            for name in SHORTHANDS
+        ),
+        click.option(
+            "--where",
+            "where",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def selection(options: dict[str, Any]) -> Filters:
+    """The :class:`Filters` that :func:`selection_options` describe (popped from ``options``);
+    a bad value is a usage error (exit 2) naming its option."""
+    since_text, until_text, month = options.pop("since"), options.pop("until"), options.pop("month")
+    equals: dict[str, str | None] = {}
+    for name in SHORTHANDS:
+        value = options.pop(name)
+        if value is not None:
+            equals[name] = value
+    for item in options.pop("where"):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in FILTERABLE:
+            raise click.BadParameter(
+                f"{item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(FILTERABLE))}",
+                param_hint="--where",
+            )
+        if key in equals and equals[key] != value:
+            raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
+        equals[key] = value
+    since: int | None
+    until: int | None
+    try:
+        if month is not None:
+            if since_text is not None or until_text is not None:
+                raise click.UsageError("give --month or --since/--until, not both")
+            since, until = month_range(month, "--month")
+        else:
+            since = parse_time(since_text, "--since") if since_text is not None else None
+            until = parse_time(until_text, "--until") if until_text is not None else None
+    except ReportError as err:
+        raise click.BadParameter(str(err), param_hint=err.parameter) from None
+    if since is not None and until is not None and until <= since:
+        raise click.BadParameter("must be later than --since", param_hint="--until")
+    return Filters(since_ns=since, until_ns=until, equals=equals)
+
+
+def usage_errors(function: F) -> F:
+    """Run ``function`` with a bad ledger URL or policy (:class:`ConfigError`) as exit 2."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ConfigError as err:
+            raise click.UsageError(str(err)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve(url: str | None) -> str:
+    return url or default_ledger_url()
+
+
+def open_existing(url: str | None) -> LedgerBackend:
+    """The ledger at ``url`` (default: the working directory's); a SQLite file that does not
+    exist is an error (exit 1), not silently created empty by a command that only reads."""
+    resolved = resolve(url)
+    target = parse(resolved)
+    if isinstance(target, SqliteTarget) and target.path != MEMORY and not Path(target.path).is_file():
+        raise click.ClickException(
+            f"no ledger at {target.path}: run the collector (or `otel-llmcost demo`) first, or give --ledger URL"
+        )
+    return open_ledger(resolved)
+
+
+def ledger_name(url: str) -> str:
+    """What ``reset`` accepts as confirmation besides ``reset``: the SQLite file's name, or the
+    PostgreSQL schema (else database) name."""
+    target = parse(url)
+    if isinstance(target, PostgresTarget):
+        if target.schema:
+            return target.schema
+        return parse_db_name(target.conninfo)
+    return Path(target.path).name
+
+
+def parse_db_name(conninfo: str) -> str:
+    return urlsplit(conninfo).path.lstrip("/") or "postgres"
+
+
+def shown(url: str) -> str:
+    """The URL as printed: without its password."""
+    return redact(url)

@@ -1,0 +1,257 @@
+"""``otel-llmcost forecast``: month-end (or week-end) spend with an 80% interval, and its backtest."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import click
+
+from otel_llmcost.analytics._report import ReportError, parse_time
+from otel_llmcost.cli._format import echo_json, money
+from otel_llmcost.cli._report_options import SHORTHANDS, ledger_option, open_existing, usage_errors
+from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN, OTEL_LLMCOST_API_URL
+from otel_llmcost.ledger import FILTERABLE
+
+__all__ = ["forecast", "scope_from", "scope_options"]
+
+
+def scope_options(command: Any) -> Any:
+    """``--team X``… shorthands and ``--where KEY=VALUE``: the rows a forecast or insight covers."""
+    for name in reversed(SHORTHANDS):
+        command = click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")(command)
+    return click.option(
+        "--where",
+        "where",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
+    )(command)
+
+
+def scope_from(options: dict[str, Any]) -> dict[str, str | None]:
+    """The equality filters of :func:`scope_options` (popped from ``options``); exit 2 if bad."""
+    equals: dict[str, str | None] = {}
+    for name in SHORTHANDS:
+        value = options.pop(name)
+        if value is not None:
+            equals[name] = value
+    for item in options.pop("where"):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in FILTERABLE or key in ("day", "hour", "month"):
+            raise click.BadParameter(
+                f"{item!r}: expected KEY=VALUE with KEY an attribute", param_hint="--where"
+            )
+        if key in equals and equals[key] != value:
+            raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
+        equals[key] = value
+    return equals
+
+
+def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Paris)") from None
+
+
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ns = parse_time(value, "--as-of")
+    except ReportError as err:
+        raise click.BadParameter(str(err)) from None
+    return datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc).replace(
+        microsecond=ns % 1_000_000_000 // 1000
+    )
+
+
+@click.command()
+@click.option(
+    "--window",
+    type=click.Choice(["month", "week"]),
+    default="month",
+    show_default=True,
+    help="Calendar window.",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    default="UTC",
+    show_default=True,
+    callback=_zone,
+    help="Zone the window and days align to.",
+)
+@click.option(
+    "--as-of", "as_of", metavar="TIME", callback=_moment, help="Forecast as of this time (default: now)."
+)
+@click.option(
+    "--backtest",
+    is_flag=True,
+    help="Score month-end forecasts made at days 7, 14 and 21 of every complete month in the ledger.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the collector's /v1/forecast answer).")
+@ledger_option
+@click.option(
+    "--api",
+    "api_url",
+    envvar=OTEL_LLMCOST_API_URL,
+    metavar="URL",
+    help=f"Ask a running collector's /v1/forecast instead (token: ${OTEL_LLMCOST_API_TOKEN}).",
+)
+@scope_options
+@usage_errors
+def forecast(
+    window: str,
+    zone: ZoneInfo,
+    as_of: datetime | None,
+    backtest: bool,
+    as_json: bool,
+    ledger_url: str | None,
+    api_url: str | None,
+    **options: Any,
+) -> None:
+    """Project this month's (or week's) spend at its end, with an 80% interval.
+
+    The model learns the weekday pattern and the growth trend of the last 8 weeks of daily spend;
+    with under 14 days of history it says so and shows only the run-rate. The forecast is never
+    below the run-rate (spend so far scaled to the whole window). --backtest reports how far off
+    month-end forecasts made on days 7, 14 and 21 were, on every complete month of the ledger.
+    """
+    scope = scope_from(options)
+    if backtest and window != "month":
+        raise click.UsageError("--backtest scores month-end forecasts; leave out --window week")
+    if api_url:
+        data = _from_api(api_url, window, zone, as_of, backtest, scope)
+    else:
+        data = _from_ledger(ledger_url, window, zone, as_of, backtest, scope)
+    if as_json:
+        echo_json(data)
+    elif backtest:
+        _show_backtest(data)
+    else:
+        _show(data)
+
+
+def _from_ledger(
+    ledger_url: str | None,
+    window: str,
+    zone: ZoneInfo,
+    as_of: datetime | None,
+    backtest: bool,
+    scope: dict[str, str | None],
+) -> dict[str, Any]:
+    from otel_llmcost.analytics._backtest import backtest as run_backtest
+    from otel_llmcost.analytics._forecast import forecast as run_forecast
+
+    with open_existing(ledger_url) as ledger:
+        if backtest:
+            return {
+                "timezone": str(zone),
+                "scope": scope,
+                **run_backtest(ledger, tz=zone, as_of=as_of, scope=scope).to_dict(),
+            }
+        return run_forecast(ledger, window=window, tz=zone, as_of=as_of, scope=scope).to_dict()
+
+
+def _from_api(
+    api_url: str,
+    window: str,
+    zone: ZoneInfo,
+    as_of: datetime | None,
+    backtest: bool,
+    scope: dict[str, str | None],
+) -> dict[str, Any]:
+    from otel_llmcost.cli._report_api import ApiReader
+
+    params = [("window", window), ("timezone", str(zone))]
+    if as_of is not None:
+        params.append(("as_of", as_of.isoformat()))
+    if backtest:
+        params.append(("backtest", "true"))
+    for key, value in sorted(scope.items()):
+        if value is None:
+            raise click.UsageError(f"the collector API cannot select rows without a {key}")
+        params.append((key, value))
+    reader = ApiReader(api_url, os.environ.get(OTEL_LLMCOST_API_TOKEN))
+    data = reader.get("/v1/forecast", params)
+    if data is None:
+        raise click.ClickException(f"{reader.url} serves no /v1/forecast: is it an otel-llmcost collector?")
+    return data
+
+
+def _usd(text: str | None) -> str:
+    from decimal import Decimal
+
+    return "-" if text is None else money(Decimal(text), 2)
+
+
+def _show(data: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    console = Console()
+    label = "Month-end" if data["window"] == "monthly" else "Week-end"
+    scope = ", ".join(f"{k}={v}" for k, v in data["scope"].items())
+    console.print(
+        f"[bold]{label} forecast[/bold] ({data['window_start'][:10]} - {data['window_end'][:10]}, "
+        f"{data['timezone']}{', ' + scope if scope else ''}) as of {data['as_of'][:16].replace('T', ' ')}"
+    )
+    console.print(f"  Spent so far   {_usd(data['spent_usd'])}")
+    if data["status"] != "ok":
+        console.print(
+            f"  [yellow]Not enough history to forecast:[/yellow] {data['history_days']} complete days "
+            f"(needs {data['min_history_days']})."
+        )
+        console.print(f"  Run-rate       {_usd(data['run_rate_usd'])}  (spend so far scaled to the window)")
+        return
+    interval = data["interval"]
+    console.print(
+        f"  Forecast       [bold]{_usd(data['forecast_usd'])}[/bold]   "
+        f"80% interval {_usd(interval['low_usd'])} - {_usd(interval['high_usd'])}"
+    )
+    floored = " (the forecast keeps to it: the model projected less)" if data["model"]["floored"] else ""
+    console.print(f"  Run-rate       {_usd(data['run_rate_usd'])}{floored}")
+    model = data["model"]
+    factors = " ".join(f"{day.title()} {factor:.2f}" for day, factor in model["weekday_factors"].items())
+    console.print(
+        f"  Model          {data['history_days']} days of history, growth {model['daily_growth'] * 100:+.2f}%/day"
+    )
+    console.print(f"  Weekdays       {factors}")
+
+
+def _show_backtest(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not data["forecasts"]:
+        console.print("No complete month with spend in the ledger: nothing to backtest.")
+        return
+    table = Table(title=f"Month-end forecast backtest ({data['timezone']})")
+    for column in ("month", "made on day", "actual", "forecast", "80% interval", "error", "in interval"):
+        table.add_column(column, justify="left" if column in ("month", "in interval") else "right")
+    for point in data["forecasts"]:
+        if point["status"] != "ok":
+            table.add_row(
+                point["month"], str(point["day"]), _usd(point["actual_usd"]), "not enough history", "", "", ""
+            )
+            continue
+        table.add_row(
+            point["month"], str(point["day"]), _usd(point["actual_usd"]), _usd(point["forecast_usd"]),
+            f"{_usd(point['low_usd'])} - {_usd(point['high_usd'])}", f"{point['error_pct']:.2f}%",
+            "yes" if point["covered"] else "no",
+        )  # fmt: skip
+    console.print(table)
+    mape = data["mape_pct"]
+    per_day = ", ".join(
+        f"day {day}: {value:.2f}%" for day, value in mape.items() if day != "all" and value is not None
+    )
+    if mape["all"] is None:
+        console.print("No month had enough history before day 21 to score a forecast.")
+        return
+    console.print(f"MAPE {mape['all']:.2f}% ({per_day}) over {data['scored']} forecasts")
+    console.print(f"80% interval held the actual total in {data['interval_coverage'] * 100:.0f}% of them")

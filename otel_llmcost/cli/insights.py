@@ -1,0 +1,215 @@
+"""``otel-llmcost insights``: where money is wasted, what to change, and the anomalies of the week."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from otel_llmcost.analytics._insights import parse_duration
+from otel_llmcost.analytics._report import ReportError, parse_time
+from otel_llmcost.cli._format import echo_json, money
+from otel_llmcost.cli._report_options import ledger_option, open_existing, usage_errors
+from otel_llmcost.cli.forecast import scope_from, scope_options
+from otel_llmcost.environment_variables import (
+    OTEL_LLMCOST_API_TOKEN,
+    OTEL_LLMCOST_API_URL,
+    OTEL_LLMCOST_BUDGETS,
+)
+
+__all__ = ["insights"]
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_duration(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _usd(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter(f"{value!r}: expected a positive amount of USD")
+    return int(amount.scaleb(9).to_integral_value())
+
+
+def _time(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, option)
+    except ReportError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+@click.command()
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=3660),
+    default=30,
+    show_default=True,
+    help="Analyse the last N days.",
+)
+@click.option(
+    "--since", metavar="TIME", help="From this time on instead (epoch seconds, ISO date or datetime; UTC)."
+)
+@click.option("--until", metavar="TIME", help="Up to this time (exclusive; default now).")
+@click.option(
+    "--duplicate-window", default="24h", show_default=True, callback=_duration, metavar="DURATION",
+    help="A repeated prompt within this long (a response cache's TTL) is a duplicate.",
+)  # fmt: skip
+@click.option(
+    "--daily-threshold", metavar="USD", callback=_usd, help="List the days whose spend exceeded USD."
+)
+@click.option(
+    "--policy", "policy_path", type=click.Path(dir_okay=False), envvar=OTEL_LLMCOST_BUDGETS,
+    help="Budget policy whose model tiers rank models (default: the built-in tiers).",
+)  # fmt: skip
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show the top N insights."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (the collector's /v1/insights answer), every insight."
+)
+@ledger_option
+@click.option(
+    "--api", "api_url", envvar=OTEL_LLMCOST_API_URL, metavar="URL",
+    help=f"Ask a running collector's /v1/insights instead (token: ${OTEL_LLMCOST_API_TOKEN}).",
+)  # fmt: skip
+@scope_options
+@usage_errors
+def insights(
+    days: int,
+    since: str | None,
+    until: str | None,
+    duplicate_window: int,
+    daily_threshold: int | None,
+    policy_path: str | None,
+    limit: int,
+    as_json: bool,
+    ledger_url: str | None,
+    api_url: str | None,
+    **options: Any,
+) -> None:
+    """Find waste in the last 30 days (or --days N, or --since/--until): repeated prompts a cache
+    would answer, truncated answers, failed calls, oversized max_tokens, low prompt-cache hit
+    ratios, cache writes never read, premium models on short-answer work. Each comes with its
+    evidence, the spend involved, the estimated saving per month and what to change.
+
+    Also lists the hours of the last 7 days whose spend or tokens were at least twice the same
+    hour's median over the previous 4 weeks, and, with --daily-threshold, the days above it.
+    """
+    scope = scope_from(options)
+    since_ns, until_ns = _time(since, "--since"), _time(until, "--until")
+    if since_ns is not None and until_ns is not None and until_ns <= since_ns:
+        raise click.BadParameter("must be later than --since", param_hint="--until")
+    if api_url:
+        if policy_path:
+            raise click.UsageError(
+                "--policy applies to the ledger; the collector ranks models by its own policy"
+            )
+        data = _from_api(api_url, days, since_ns, until_ns, duplicate_window, daily_threshold, scope)
+    else:
+        from otel_llmcost.analytics._insights import find_insights
+        from otel_llmcost.budgets import load_policy
+        from otel_llmcost.budgets._policy import DEFAULT_TIERS
+
+        tiers = load_policy(policy_path).tiers if policy_path else DEFAULT_TIERS
+        with open_existing(ledger_url) as ledger:
+            try:
+                report = find_insights(
+                    ledger, since_ns=since_ns, until_ns=until_ns, days=days, scope=scope, tiers=tiers,
+                    duplicate_window_ns=duplicate_window, daily_threshold_nanos=daily_threshold,
+                )  # fmt: skip
+            except ValueError as err:
+                raise click.UsageError(str(err)) from None
+        data = report.to_dict()
+    if as_json:
+        echo_json(data)
+    else:
+        _show(data, limit)
+
+
+def _from_api(
+    api_url: str,
+    days: int,
+    since_ns: int | None,
+    until_ns: int | None,
+    duplicate_window: int,
+    daily_threshold: int | None,
+    scope: dict[str, str | None],
+) -> dict[str, Any]:
+    from otel_llmcost.cli._report_api import ApiReader
+
+    params = [("days", str(days)), ("duplicate_window", f"{duplicate_window // 10**9}s")]
+    for name, ns in (("since", since_ns), ("until", until_ns)):
+        if ns is not None:
+            params.append((name, format(Decimal(ns).scaleb(-9), "f")))
+    if daily_threshold is not None:
+        params.append(("daily_threshold_usd", format(Decimal(daily_threshold).scaleb(-9), "f")))
+    for key, value in sorted(scope.items()):
+        if value is None:
+            raise click.UsageError(f"the collector API cannot select rows without a {key}")
+        params.append((key, value))
+    reader = ApiReader(api_url, os.environ.get(OTEL_LLMCOST_API_TOKEN))
+    data = reader.get("/v1/insights", params)
+    if data is None:
+        raise click.ClickException(f"{reader.url} serves no /v1/insights: is it an otel-llmcost collector?")
+    return data
+
+
+def _money(text: str, places: int = 2) -> str:
+    return money(Decimal(text), places)
+
+
+def _show(data: dict[str, Any], limit: int) -> None:
+    from rich.console import Console
+    from rich.padding import Padding
+
+    console = Console()
+    ratio = data["cache_hit_ratio"]
+    console.print(
+        f"[bold]Insights[/bold] {data['since'][:16].replace('T', ' ')} - {data['until'][:16].replace('T', ' ')} UTC: "
+        f"{data['requests']:,} calls, {_money(data['spend_usd'])} spent, prompt-cache hit ratio "
+        f"{'-' if ratio is None else f'{ratio:.1%}'}"
+    )
+    shown = data["insights"][:limit]
+    if not shown:
+        console.print("No waste found.")
+    else:
+        console.print(f"Estimated saving: [bold]{_money(data['monthly_saving_usd'])}[/bold] a month")
+        # One block per insight, not a table: the evidence and suggestions are sentences, and a
+        # six-column table in an 80-column terminal wraps them a word per line.
+        for number, item in enumerate(shown, 1):
+            where = " / ".join(str(v) for v in (item["scope"]["model"], item["scope"]["feature"]) if v)
+            evidence = ", ".join(f"{k}={v}" for k, v in item["evidence"].items())
+            console.print(
+                f"\n[bold]{number}. {item['kind'].replace('_', ' ')}[/bold]"
+                f"{f' ({where})' if where else ''}: spend {_money(item['spend_usd'])}, "
+                f"saving {_money(item['monthly_saving_usd'])}/month",
+                highlight=False,
+            )
+            console.print(Padding(item["suggestion"], (0, 0, 0, 3)), highlight=False)
+            console.print(Padding(f"[dim]{evidence}[/dim]", (0, 0, 0, 3)), highlight=False)
+        if len(data["insights"]) > limit:
+            console.print(f"\n… and {len(data['insights']) - limit} more (--limit, or --json for all)")
+    anomalies = data["anomalies"]
+    console.print(f"\n[bold]Anomalies[/bold]: {len(anomalies) or 'none'}")
+    for item in anomalies:
+        value, baseline = item["value"], item["baseline"]
+        if item["kind"] == "hourly_tokens":
+            value, baseline = f"{float(value):,.0f} tokens", f"{float(baseline):,.0f}"
+        else:
+            value, baseline = _money(value, 4), _money(baseline, 4)
+        what = "day above threshold" if item["kind"] == "daily_cost" else item["kind"].replace("_", " ")
+        console.print(
+            f"  {item['start'][:16].replace('T', ' ')}  {what}: {value} vs {baseline} ({item['ratio']:.1f}x)"
+        )

@@ -1,0 +1,1 @@
+"""The demo: simulator + collector + an instrumented sample app, then the cost report."""

@@ -1,0 +1,73 @@
+"""The seasonal model as the budgets' forecaster: which budgets it serves, and its history cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from otel_llmcost.analytics._budget_forecast import LedgerForecaster
+from otel_llmcost.budgets import parse_policy
+from otel_llmcost.budgets._status import budget_status
+from otel_llmcost.ledger import LedgerBackend, open_ledger
+from tests.analytics.test_forecast import USD, pattern
+from tests.ledger.support import make_record, ns
+
+NOW = datetime(2025, 3, 17, tzinfo=timezone.utc)
+POLICY = parse_policy(
+    {
+        "budgets": [
+            {"name": "month", "window": "monthly", "limit_usd": 300, "scope": {"team": "search"}},
+            {"name": "week", "window": "weekly", "limit_usd": 300, "scope": {"team": "search"}},
+            {"name": "day", "window": "daily", "limit_usd": 300},
+            {"name": "teams", "window": "monthly", "limit_usd": 300, "per": "team"},
+            {"name": "ads", "window": "monthly", "limit_usd": 300, "scope": {"team": "ads"}},
+        ]
+    }
+)
+
+
+@pytest.fixture
+def ledger() -> Iterator[LedgerBackend]:
+    with open_ledger("sqlite:///:memory:") as backend:
+        daily = sorted(pattern(date(2025, 1, 1), date(2025, 3, 16)).items())
+        backend.insert(
+            [
+                make_record(i, start_ns=ns(d.year, d.month, d.day, 12), cost_nanos=v, team="search")
+                for i, (d, v) in enumerate(daily)
+            ]
+            + [make_record(10_000, start_ns=ns(2025, 3, 14, 12), cost_nanos=7 * USD, team="ads")]
+        )
+        yield backend
+
+
+def forecasts(ledger: LedgerBackend, forecaster: LedgerForecaster) -> dict[tuple[str, str], Decimal | None]:
+    return {
+        (s.budget, s.instance): s.forecast_usd
+        for s in budget_status(POLICY, ledger, now=NOW, forecaster=forecaster)
+    }
+
+
+def test_which_budgets_get_the_model(ledger: LedgerBackend) -> None:
+    assert forecasts(ledger, LedgerForecaster(ledger)) == {
+        ("month", ""): Decimal(261),  # the model: 129 + 132
+        ("week", ""): Decimal(61),  # Monday 00:00, nothing spent: the model's whole week
+        ("day", ""): None,  # a new day has no pace yet, and a day is too short for the model
+        ("teams", "search"): Decimal("249.937500000"),  # per-key budgets keep the run-rate
+        ("teams", "ads"): Decimal("13.562500000"),
+        ("ads", ""): Decimal("13.562500000"),  # three days of history: the run-rate, 7 x 31/16
+    }
+
+
+def test_history_is_cached_for_an_hour_per_budget_and_day(ledger: LedgerBackend) -> None:
+    clock = [0.0]
+    forecaster = LedgerForecaster(ledger, clock=lambda: clock[0])
+    assert forecasts(ledger, forecaster)[("month", "")] == Decimal(261)
+    # A late export doubles one day of February: not seen until the cached history expires.
+    ledger.insert([make_record(20_000, start_ns=ns(2025, 2, 24, 12), cost_nanos=10 * USD, team="search")])
+    clock[0] = 3599.0
+    assert forecasts(ledger, forecaster)[("month", "")] == Decimal(261)
+    clock[0] = 3600.0
+    assert forecasts(ledger, forecaster)[("month", "")] > Decimal(261)

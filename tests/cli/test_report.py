@@ -1,0 +1,214 @@
+"""``otel-llmcost report``: the dashboard's figures, --json equal to the collector's /v1/report, budgets,
+chargeback and exit codes — on SQLite and PostgreSQL ledgers, and through --api."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from prometheus_client import CollectorRegistry
+
+from otel_llmcost.cli._app import cli
+from otel_llmcost.collector import Collector
+from otel_llmcost.ledger import open_ledger
+from otel_llmcost.pricing import Pricer
+from tests.analytics.report_data import ENGINES, fixed_records, ledger_url
+from tests.collector.conftest import BASE_CONFIG, http_get
+from tests.ledger.support import make_record
+
+Run = Callable[..., Result]
+_ENV = ("LEDGER", "API_URL", "API_TOKEN", "BUDGETS", "PRICES")
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
+    for name in _ENV:
+        monkeypatch.delenv(f"OTEL_LLMCOST_{name}", raising=False)
+    monkeypatch.setenv("COLUMNS", "160")  # rich's width when output is not a terminal
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture(params=ENGINES)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A ledger holding the fixed records (tests/analytics/report_data.py)."""
+    for found in ledger_url(request.param, tmp_path):
+        with open_ledger(found) as ledger:
+            ledger.insert(fixed_records())
+        yield found
+
+
+@pytest.fixture
+def start(url: str, pricer: Pricer) -> Iterator[Callable[..., Collector]]:
+    started: list[Collector] = []
+
+    def start_collector(**changes: object) -> Collector:
+        config = replace(BASE_CONFIG, ledger_url=url, **changes)  # type: ignore[arg-type]
+        started.append(Collector(config, registry=CollectorRegistry(), pricer=pricer).start())
+        return started[-1]
+
+    yield start_collector
+    for collector in started:
+        collector.stop(timeout=5.0)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_dashboard_shows_the_hand_computed_summary_and_provider_breakdown(run: Run, url: str) -> None:
+    result = run("report", "--ledger", url)
+    assert result.exit_code == 0, result.output
+    out = flat(result.stdout)
+    assert "Total API calls 6 (1 error)" in out
+    assert "Total cost $11.7530" in out
+    assert f"This month ({time.strftime('%Y-%m', time.gmtime())}, UTC) $0.0000 over 0 calls" in out
+    assert (
+        "1 call used models without a price (marked * or 'unpriced' below): their cost is unknown, not $0"
+        in out
+    )
+    assert "No budgets: give --policy FILE" in out
+    assert (
+        "anthropic 2 2,310 105 $8.5000 72.3% gcp.gemini 1 0 70 $2.0000 17.0% openai 3 2,100 710 $1.2530* 10.7%"
+        in out
+    )
+
+
+def test_verbose_adds_model_rows_and_by_takes_several_dimensions(run: Run, url: str) -> None:
+    out = flat(run("report", "--ledger", url, "--verbose").stdout)
+    assert (
+        "openai 3 2,100 710 $1.2530* 10.7% gpt-4o 1 1,000 200 $1.2500 10.6% gpt-4o-mini 1 1,000 500 $0.0030 0.0% "
+        "o3 1 100 10 unpriced 0.0%" in out
+    )
+    out = flat(run("report", "--ledger", url, "--by", "team,project", "--month", "2025-03").stdout)
+    assert "Range 2025-03-01T00:00:00Z to 2025-04-01T00:00:00Z" in out
+    assert "Total cost $9.7530" in out
+    assert "ads alpha 1 2,300 100 $7.5000 76.9%" in out
+    assert "(none) (none) 1 10 5 $1.0000 10.3%" in out
+
+
+def test_tiny_costs_never_print_as_zero(run: Run, tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'tiny.db'}"
+    with open_ledger(ledger) as backend:
+        backend.insert([make_record(1, cost_nanos=5, start_ns=time.time_ns())])
+    out = flat(run("report", "--ledger", ledger).stdout)
+    assert "Total cost <$0.0001" in out
+    assert f"This month ({time.strftime('%Y-%m', time.gmtime())}, UTC) <$0.0001 over 1 calls" in out
+
+
+QUERIES = [
+    ((), "?group_by=provider"),
+    (("--by", "team,model", "--month", "2025-03"), "?group_by=team,model&since=2025-03-01&until=2025-04-01"),
+    (("--by", "day", "--limit", "2", "--team", "search"), "?group_by=day&limit=2&team=search"),
+    (("--by", "model", "--where", "priced=false", "--since", "2025-04-01T00:00:00.5Z"),
+     "?group_by=model&priced=false&since=2025-04-01T00:00:00.5Z"),
+]  # fmt: skip
+
+
+def test_json_is_exactly_the_collectors_report_for_the_same_query(
+    run: Run, url: str, start: Callable[..., Collector]
+) -> None:
+    collector = start()
+    api = f"http://{collector.addresses['listen']}"
+    for args, query in QUERIES:
+        answer = http_get(collector.addresses["listen"], f"/v1/report{query}")
+        assert answer.status == 200
+        expected = json.loads(answer.body)
+        local = run("report", "--ledger", url, "--json", *args)
+        remote = run("report", "--api", api, "--json", *args)
+        assert (local.exit_code, remote.exit_code) == (0, 0), local.output + remote.output
+        assert json.loads(local.stdout) == json.loads(remote.stdout) == expected, args
+    assert json.loads(run("report", "--ledger", url, "--json").stdout)["groups"][0]["total_usd"] == "8.5"
+
+
+def test_the_dashboard_reads_a_collector_with_its_budgets_and_token(
+    run: Run, url: str, start: Callable[..., Collector], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "budgets.yaml"
+    policy.write_text("budgets:\n  - {name: ads-total, window: total, limit_usd: 20, scope: {team: ads}}\n")
+    collector = start(budgets=str(policy), bearer_token="s3cret")
+    api = f"http://{collector.addresses['listen']}"
+    refused = run("report", "--api", api)
+    assert (
+        refused.exit_code == 1
+        and "answered 401" in refused.stderr
+        and "OTEL_LLMCOST_API_TOKEN" in refused.stderr
+    )
+    monkeypatch.setenv("OTEL_LLMCOST_API_TOKEN", "s3cret")
+    out = flat(run("report", "--api", api, "--total-budget", "10").stdout)
+    assert f"Source {api}/v1/report" in out
+    assert "ads-total (total) Spent: $9.5000 of $20.0000 | Remaining: $10.5000" in out
+    assert "47.5%" in out
+    assert "session-total (total) reached: warning@80%, critical@100%" in out
+    assert "Spent: $11.7530 of $10.0000 | Over by: $1.7530" in out and "117.5%" in out
+
+
+def test_policy_file_and_session_budgets_on_the_ledger(run: Run, url: str, tmp_path: Path) -> None:
+    policy = tmp_path / "budgets.yaml"
+    policy.write_text(
+        "budgets:\n  - {name: search-total, window: total, limit_usd: 2, scope: {team: search}}\n"
+    )
+    out = flat(run("report", "--ledger", url, "--policy", str(policy), "--monthly-budget", "5").stdout)
+    assert "search-total (total) reached: warning@50% Spent: $1.2530 of $2.0000 | Remaining: $0.7470" in out
+    assert (
+        "session-monthly (monthly, resets" in out and "Spent: $0.0000 of $5.0000 | Remaining: $5.0000" in out
+    )
+
+
+def test_chargeback_json_text_and_api(run: Run, url: str, start: Callable[..., Collector]) -> None:
+    data = json.loads(run("report", "--ledger", url, "--chargeback", "team", "--json").stdout)
+    assert (data["method"], data["total_usd"], data["unattributed_usd"]) == (
+        "proportional",
+        "11.753",
+        "0.999999999",
+    )
+    assert [(a["team"], a["total_usd"]) for a in data["allocations"]] == [
+        ("ads", "10.383474379"),
+        ("search", "1.369525621"),
+    ]
+    collector = start()
+    remote = run(
+        "report", "--api", f"http://{collector.addresses['listen']}", "--chargeback", "team", "--json"
+    )
+    assert json.loads(remote.stdout) == data
+    out = flat(run("report", "--ledger", url, "--chargeback", "project", "--month", "2025-03").stdout)
+    assert "alpha 2 $8.7500 $0.9997 $9.7497 100.0%" in out
+    assert "Method (proportional): unattributed spend ($0.999999999 over 1 requests without a project)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--by", "colour"), "cannot group by 'colour'"),
+        (("--month", "2025-3"), "expected a calendar month YYYY-MM"),
+        (("--month", "2025-03", "--since", "2025-01-01"), "give --month or --since/--until, not both"),
+        (("--since", "2025-03-02", "--until", "2025-03-01"), "must be later than --since"),
+        (("--where", "colour=red"), "expected KEY=VALUE"),
+        (("--chargeback", "team", "--by", "team"), "leave out --by"),
+        (("--api", "http://127.0.0.1:1"), "not both"),
+        (("--monthly-budget", "-5"), "expected a positive amount of USD"),
+        (("--where", "priced=maybe", "--json"), "priced"),
+    ],
+)
+def test_bad_usage_exits_2_and_says_why(run: Run, url: str, args: tuple[str, ...], message: str) -> None:
+    result = run("report", "--ledger", url, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_a_missing_ledger_or_unreachable_collector_exits_1(run: Run, tmp_path: Path) -> None:
+    result = run("report")
+    assert result.exit_code == 1 and "no ledger at" in result.stderr
+    assert not (tmp_path / ".otel-llmcost").exists()  # reading never creates a ledger
+    result = run("report", "--api", "http://127.0.0.1:1")
+    assert result.exit_code == 1 and "cannot read http://127.0.0.1:1/v1/report" in result.stderr
+    assert run("report", "--ledger", "mysql://x").exit_code == 2

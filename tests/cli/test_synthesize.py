@@ -1,0 +1,91 @@
+"""``otel-llmcost synthesize``: the generator's records, exactly, in the ledger; idempotent; usable
+by ``forecast`` at once; bad input is a usage error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from otel_llmcost.analytics import SyntheticUsage
+from otel_llmcost.analytics._report import usd
+from otel_llmcost.cli._app import cli
+from otel_llmcost.ledger import Filters, open_ledger
+
+Run = Callable[..., Result]
+SPEC = SyntheticUsage(seed=7, days=21, end=date(2026, 3, 1), calls_per_day=40.0)
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
+    monkeypatch.delenv("OTEL_LLMCOST_LEDGER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _args(url: str) -> list[str]:
+    return ["synthesize", "--ledger", url, "--days", "21", "--end", "2026-03-01", "--seed", "7"]
+
+
+def test_writes_the_generators_records_once(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/l.db"
+    expected = list(SPEC.records())
+    total = sum(r.cost_nanos for r in expected)
+
+    first = run(*_args(url), "--calls-per-day", "40", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {
+        "ledger": url,
+        "from": "2026-02-08",
+        "until": "2026-03-01",
+        "generated": len(expected),
+        "written": len(expected),
+        "cost_usd_written": usd(total),
+    }
+    with open_ledger(url) as ledger:
+        stored = list(ledger.records(Filters()))
+        assert [(r.trace_id, r.span_id, r.cost_nanos) for r in stored] == [
+            (r.trace_id, r.span_id, r.cost_nanos) for r in expected
+        ]
+        assert ledger.totals(Filters()).cost_nanos == total
+
+    again = run(*_args(url), "--calls-per-day", "40")
+    assert again.exit_code == 0, again.output
+    assert " ".join(again.stdout.split()) == (
+        f"Wrote 0 of {len(expected):,} synthetic calls (2026-02-08 to 2026-03-01, exclusive; $0) into {url}. "
+        f"{len(expected):,} were already there (same seed and settings)."
+    )
+
+
+def test_forecast_reads_the_history_at_once(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/l.db"
+    assert run(*_args(url), "--calls-per-day", "40").exit_code == 0
+    result = run("forecast", "--ledger", url, "--as-of", "2026-02-28T12:00:00", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "ok" and data["history_days"] == 20
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "0"], "Invalid value for '--days'"),
+        (["--end", "March"], "Invalid value for '--end'"),
+        (["--calls-per-day", "-1"], "Invalid value for '--calls-per-day'"),
+        (["--ledger", "mysql://x"], "mysql"),
+    ],
+)
+def test_bad_input_is_a_usage_error(run: Run, args: list[str], message: str) -> None:
+    result = run("synthesize", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_help() -> None:
+    result = CliRunner().invoke(cli, ["synthesize", "--help"])
+    assert result.exit_code == 0
+    assert "Write DAYS of realistic synthetic LLM usage" in result.output
