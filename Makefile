@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
+SOAK_MINUTES ?= 10
+SOAK_RATE ?= 2000
 
-.PHONY: install demo test check lint typecheck bench services clean
+.PHONY: install demo test check lint typecheck bench services clean reliability soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +25,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/services.sh ensure
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests
+
+## Fault injection alone (it also runs in `make test`): kills, outages, unreachable peers.
+reliability: $(STAMP)
+	scripts/services.sh ensure
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests/reliability
+
+## Not in CI: SOAK_MINUTES at SOAK_RATE spans/s; memory and error counters must stay flat.
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --minutes $(SOAK_MINUTES) --rate $(SOAK_RATE)
 
 check: lint typecheck
 

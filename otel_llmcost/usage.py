@@ -208,6 +208,16 @@ def _get(obj: Any, *names: str) -> Any:
     return None
 
 
+def _entries(obj: Any, *names: str) -> list[Any] | tuple[Any, ...]:
+    """A list field (per-modality details, iterations): the SDK's list or the wire array."""
+    value = _get(obj, *names)
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):  # iterating a number or a string would be nonsense
+        raise InvalidUsageError(f"{names[0]} must be a list, got {value!r}", reason="not_integer")
+    return value
+
+
 def _count(obj: Any, *names: str) -> int:
     value = _get(obj, *names)
     if value is None:
@@ -261,7 +271,7 @@ def from_anthropic(usage: Any) -> Usage:
     billed but left out of the top-level counts; they are added.
     """
     total = _anthropic_counts(usage)
-    for entry in _get(usage, "iterations") or ():
+    for entry in _entries(usage, "iterations"):
         if _get(entry, "type") == "compaction":
             total = total + _anthropic_counts(entry)
     return total
@@ -295,9 +305,9 @@ def _anthropic_counts(usage: Any) -> Usage:
     )
 
 
-def _modality_count(details: Any, modality: str) -> int:
+def _modality_count(usage: Any, names: tuple[str, str], modality: str) -> int:
     total = 0
-    for entry in details or ():
+    for entry in _entries(usage, *names):
         name = _get(entry, "modality")
         name = getattr(name, "value", name)  # an enum in the SDK, a string on the wire
         if isinstance(name, str) and name.upper() == modality:
@@ -312,12 +322,16 @@ def from_gemini(usage_metadata: Any) -> Usage:
     candidates = _count(usage_metadata, "candidates_token_count", "candidatesTokenCount")
     thoughts = _count(usage_metadata, "thoughts_token_count", "thoughtsTokenCount")
     tool_prompt = _count(usage_metadata, "tool_use_prompt_token_count", "toolUsePromptTokenCount")
-    prompt_details = _get(usage_metadata, "prompt_tokens_details", "promptTokensDetails")
-    cache_details = _get(usage_metadata, "cache_tokens_details", "cacheTokensDetails")
-    out_details = _get(usage_metadata, "candidates_tokens_details", "candidatesTokensDetails")
+    prompt_details = ("prompt_tokens_details", "promptTokensDetails")
+    cache_details = ("cache_tokens_details", "cacheTokensDetails")
+    out_details = ("candidates_tokens_details", "candidatesTokensDetails")
     # Audio priced apart: uncached audio in the prompt, audio in the candidates.
-    audio_in = max(0, _modality_count(prompt_details, "AUDIO") - _modality_count(cache_details, "AUDIO"))
-    audio_out = _modality_count(out_details, "AUDIO")
+    audio_in = max(
+        0,
+        _modality_count(usage_metadata, prompt_details, "AUDIO")
+        - _modality_count(usage_metadata, cache_details, "AUDIO"),
+    )
+    audio_out = _modality_count(usage_metadata, out_details, "AUDIO")
     return Usage.from_totals(
         prompt + tool_prompt,
         candidates + thoughts,

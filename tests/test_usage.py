@@ -102,7 +102,11 @@ class TestOpenAI:
         assert from_openai(usage) == Usage(
             input=1000, cache_read=1000, cache_write_5m=2000, cache_write_1h=1000, output=10
         )
-        chat = {"prompt_tokens": 100, "completion_tokens": 1, "prompt_tokens_details": {"cache_write_tokens": 60}}
+        chat = {
+            "prompt_tokens": 100,
+            "completion_tokens": 1,
+            "prompt_tokens_details": {"cache_write_tokens": 60},
+        }
         assert from_openai(chat) == Usage(input=40, cache_write_5m=60, output=1)
 
     def test_embeddings_have_only_prompt_tokens(self) -> None:
@@ -172,7 +176,12 @@ class TestAnthropic:
             "output_tokens": 20,
             "iterations": [
                 {"type": "message", "input_tokens": 100, "output_tokens": 20},
-                {"type": "compaction", "input_tokens": 5000, "cache_read_input_tokens": 1000, "output_tokens": 300},
+                {
+                    "type": "compaction",
+                    "input_tokens": 5000,
+                    "cache_read_input_tokens": 1000,
+                    "output_tokens": 300,
+                },
             ],
         }
         assert from_anthropic(usage) == Usage(input=5100, cache_read=1000, output=320)

@@ -44,7 +44,7 @@ _logger = logging.getLogger(__name__)
 # Rejection reasons (the `reason` label of llmcost_collector_spans_rejected_total). Usage errors
 # add InvalidUsageError.reason: negative_tokens, absurd_tokens, not_integer, inconsistent_tokens.
 REJECT_BAD_SPAN_ID: Final = "bad_span_id"  # trace or span id empty, all zero or of the wrong length
-REJECT_BAD_TIMESTAMP: Final = "bad_timestamp"  # no start time, or one over a day after ingestion
+REJECT_BAD_TIMESTAMP: Final = "bad_timestamp"  # no start, one over a day after ingestion, or end < start
 REJECT_MISSING_MODEL: Final = "missing_model"  # a call with neither a request nor a response model
 REJECT_DUPLICATE_CALL: Final = "duplicate_call"  # a second emitter's span of a call already kept
 REJECT_MALFORMED_SPAN: Final = "malformed_span"  # anything else that made the span unreadable
@@ -57,6 +57,7 @@ STATUS_ERROR: Final = "error"
 UNKNOWN: Final = "unknown"  # the provider or operation when no attribute names one
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+_INT64_MAX = 2**63 - 1  # both ledger engines store integers as signed 64-bit: anything larger fails the write
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _NO_USAGE = Usage()
@@ -151,9 +152,11 @@ def _money_nanos(value: Any) -> int | None:
     try:
         # repr() of a float is its shortest round-trip decimal: 0.00045 stays 0.00045.
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
-        return to_nanos(amount) if amount.is_finite() else None
+        nanos = to_nanos(amount) if amount.is_finite() else None
     except (InvalidOperation, ValueError):
         return None
+    # An absurd figure would fail the whole ledger write (and every export batched with it).
+    return nanos if nanos is not None and -_INT64_MAX <= nanos <= _INT64_MAX else None
 
 
 def _cost_nanos(cost: Cost) -> list[int]:
@@ -310,7 +313,10 @@ class Normalizer:
         # A start over a day ahead of our clock is a broken clock: its price day and budget
         # window would be fiction.
         at = self._day(start_ns) if 0 < start_ns <= ingested_ns + _NS_PER_DAY else None
-        if at is None:
+        end_ns = span.end_time_unix_nano
+        # An end before the start is a negative duration (a histogram must never observe one);
+        # past int64 (a fixed64 goes to 2**64 - 1) it would fail the ledger write.
+        if at is None or not start_ns <= end_ns <= _INT64_MAX:
             return REJECT_BAD_TIMESTAMP
         provider = self._provider(
             get(sc.GEN_AI_PROVIDER_NAME)
@@ -393,7 +399,7 @@ class Normalizer:
         response_id = get(sc.GEN_AI_RESPONSE_ID)
         # _RECORD_FIELDS order, one line per group of LedgerRecord columns.
         record = _new_record(
-            trace_hex, span_id.hex(), start_ns, span.end_time_unix_nano,
+            trace_hex, span_id.hex(), start_ns, end_ns,
             provider or (entry.provider if entry is not None else UNKNOWN), operation or UNKNOWN,
             request_model, response_model, response_id,
             cost.model if cost is not None else None, pricer.version, cost is not None, tier,
@@ -401,7 +407,7 @@ class Normalizer:
             usage.reasoning, usage.input_audio, usage.output_audio, usage.web_search_requests, usage.estimated,
             *nanos, reported,
             STATUS_ERROR if error else STATUS_OK, get(sc.ERROR_TYPE), finish or get(sc.ANTHROPIC_STOP_REASON),
-            max_tokens if max_tokens.__class__ is int and max_tokens > 0 else None, streaming,
+            max_tokens if max_tokens.__class__ is int and 0 < max_tokens <= _INT64_MAX else None, streaming,
             service, environment, namespace, pod, team, project, user, feature, thread, run,
             get(sc.LLMCOST_PROMPT_FINGERPRINT), ingested_ns,
         )  # fmt: skip

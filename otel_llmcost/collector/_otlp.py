@@ -230,6 +230,8 @@ def parse_json_request(body: bytes) -> ExportTraceServiceRequest:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"malformed OTLP JSON: {err}") from None
+    except RecursionError:  # a few kilobytes of brackets; the protobuf decoder has its own limit
+        raise ValueError("malformed OTLP JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError("malformed OTLP JSON: the body must be a JSON object")
     for r, resource_spans in enumerate(_objects(data, "resourceSpans", "resource_spans")):
@@ -244,6 +246,8 @@ def parse_json_request(body: bytes) -> ExportTraceServiceRequest:
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
     except (json_format.ParseError, binascii.Error, TypeError, ValueError) as err:
         raise ValueError(f"malformed OTLP JSON: {err}") from None
+    except RecursionError:
+        raise ValueError("malformed OTLP JSON: nested too deeply") from None
     return request
 
 

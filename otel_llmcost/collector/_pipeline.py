@@ -271,6 +271,12 @@ class Pipeline:
                 "otel-llmcost collector: ledger write of %d records failed: %r", len(records), err
             )
             self.metrics.write_error()
+            if len(tickets) > 1 and not _systemic(err):
+                # One export's bad row fails the whole transaction: write each export alone so
+                # only that one is refused (and retried by its exporter), not its neighbours.
+                for ticket in tickets:
+                    self._write(ticket.records, [ticket])
+                return
             for ticket in tickets:
                 ticket.error = err
             return
@@ -279,3 +285,10 @@ class Pipeline:
             self._cost_metrics.observe(new)
         except Exception:  # committed is committed: a metrics bug must not fail the export
             _logger.exception("otel-llmcost collector: counting %d new records failed", len(new))
+
+
+def _systemic(err: BaseException) -> bool:
+    """A failure of the ledger itself (unreachable, locked, disk full), not of some row in the
+    batch: writing each export alone would only fail again, once per export. Both engines'
+    DB-API drivers name it OperationalError (sqlite3, psycopg)."""
+    return any(cls.__name__ == "OperationalError" for cls in type(err).__mro__)

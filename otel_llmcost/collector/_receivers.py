@@ -78,6 +78,9 @@ def _success(result: ExportResult) -> ExportTraceServiceResponse:
     return response
 
 
+_REPLY_FLUSH_SECONDS = 2.0
+
+
 class GrpcReceiver:
     """``TraceService/Export`` on a grpcio server; the request arrives as bytes so that parsing
     errors are ours to answer (INVALID_ARGUMENT) and oversize messages grpc's (RESOURCE_EXHAUSTED)."""
@@ -132,7 +135,10 @@ class GrpcReceiver:
         with self._cond:
             self._closing = True
             drained = self._cond.wait_for(lambda: self._in_flight == 0, grace)
-        self._server.stop(0).wait(5.0)
+        # A handler that has returned may not have sent its reply yet: stop(0) would cancel it, and
+        # the exporter would see UNAVAILABLE for an export we committed. The grace only waits for
+        # those replies (new calls are already refused above), so it ends as soon as they are out.
+        self._server.stop(_REPLY_FLUSH_SECONDS).wait(_REPLY_FLUSH_SECONDS + 5.0)
         return drained
 
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:

@@ -106,6 +106,52 @@ def test_a_failed_write_is_retryable_and_counted_and_the_retry_lands_once(
     assert sqlite_ledger.count() == 10 and metric_sum(collector, "llmcost_requests_total") == 10
 
 
+class PoisonedLedger(GatedLedger):
+    """Fails (like a row the database cannot store) any write that holds one of ``poison``."""
+
+    def __init__(self, inner: LedgerBackend, poison: set[str]) -> None:
+        super().__init__(inner)
+        self.poison = poison
+        self.batches: list[int] = []
+
+    def insert_new(self, records: Sequence[LedgerRecord]) -> list[LedgerRecord]:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        self.batches.append(len(records))
+        if any(r.span_id in self.poison for r in records):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return self.inner.insert_new(records)
+
+
+def test_one_unwritable_export_fails_alone_not_the_exports_batched_with_it(
+    start_collector: Callable[..., Collector], sqlite_ledger: LedgerBackend
+) -> None:
+    poisoned = genai_request(3, first=200)
+    poison = {
+        span.span_id.hex() for rs in poisoned.resource_spans for ss in rs.scope_spans for span in ss.spans
+    }
+    ledger = PoisonedLedger(sqlite_ledger, poison)
+    collector = start_collector(ledger=ledger)
+    address = collector.addresses["otlp_grpc"]
+    ledger.gate.clear()
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(grpc_export, address, genai_request(4).SerializeToString())
+        assert ledger.entered.wait(10)  # the writer holds the first export; the next two queue up
+        good = pool.submit(grpc_export, address, genai_request(5, first=100).SerializeToString())
+        bad = pool.submit(grpc_export, address, poisoned.SerializeToString())
+        while metric_sum(collector, "llmcost_collector_queue_depth") < 12:
+            threading.Event().wait(0.01)
+        ledger.gate.set()
+        assert first.result(10).code == grpc.StatusCode.OK
+        assert good.result(10).code == grpc.StatusCode.OK
+        refused = bad.result(10)
+    assert refused.code == grpc.StatusCode.UNAVAILABLE and "OverflowError" in refused.details
+    # The two queued exports went in one transaction, which failed; then each went alone.
+    assert ledger.batches == [4, 8, 5, 3]
+    assert sqlite_ledger.count() == 9 and metric_sum(collector, "llmcost_requests_total") == 9
+    assert metric_sum(collector, "llmcost_collector_ledger_write_errors_total") == 2
+
+
 def test_a_full_intake_answers_retry_later_and_the_retry_succeeds(
     start_collector: Callable[..., Collector], sqlite_ledger: LedgerBackend
 ) -> None:
@@ -205,3 +251,18 @@ def test_shutdown_refuses_new_exports_and_commits_those_in_flight(
         assert in_flight.result(10).code == grpc.StatusCode.OK  # acknowledged: so it must be stored
         assert stopping.result(10) is True
     assert sqlite_ledger.count() == 6
+
+
+def test_only_row_failures_are_retried_export_by_export() -> None:
+    import sqlite3
+
+    import psycopg
+
+    from otel_llmcost.collector._pipeline import _systemic
+
+    # A database that is down or locked fails every export alone too: no point in N retries.
+    assert _systemic(sqlite3.OperationalError("database is locked"))
+    assert _systemic(psycopg.OperationalError("connection refused"))
+    assert not _systemic(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    assert not _systemic(psycopg.errors.NumericValueOutOfRange("bigint out of range"))
+    assert not _systemic(ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes"))
