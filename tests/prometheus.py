@@ -1,4 +1,5 @@
-"""A REAL Prometheus server for tests: ``/usr/bin/prometheus`` (Debian's) on a free 127.0.0.1 port.
+"""A REAL Prometheus server (``/usr/bin/prometheus``, Debian's) and a REAL Alertmanager
+(``/usr/bin/prometheus-alertmanager``) for tests, each on a free 127.0.0.1 port.
 
 ::
 
@@ -9,6 +10,10 @@ It scrapes the given targets (or whole ``scrape_configs``) every second, evaluat
 ``rule_files`` every second, and takes ``alerting`` (an Alertmanager block) and ``extra_flags``
 (e.g. ``--rules.alert.resend-delay=1s``) for tests that need them. Storage lives in a temporary
 directory; :meth:`stop` terminates the process. Tests that use it are marked ``services``.
+
+``AlertmanagerServer(workdir, config)`` runs an Alertmanager on a configuration (a mapping or
+YAML text) with clustering off; :attr:`~AlertmanagerServer.prometheus_block` is the
+``alerting`` block that points a :class:`PrometheusServer` at it.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 _START_ATTEMPTS = 3  # a free port can be taken between choosing and binding it
+_S = TypeVar("_S", bound="_ServerProcess")
 
 
 def free_port() -> int:
@@ -38,64 +45,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class PrometheusServer:
+class _ServerProcess:
+    """A server binary on a free loopback port: started (retrying when the port was taken between
+    choosing and binding it), polled until ``/-/ready`` answers, terminated by :meth:`stop`."""
+
+    name = "server"
+
     def __init__(
-        self,
-        workdir: Path,
-        *,
-        targets: Sequence[str] = (),
-        scrape_configs: Sequence[Mapping[str, Any]] | None = None,
-        rule_files: Sequence[str | Path] = (),
-        alerting: Mapping[str, Any] | None = None,
-        extra_flags: Sequence[str] = (),
-        interval: str = "1s",
-        startup_timeout: float = 30.0,
+        self, workdir: Path, *, extra_flags: Sequence[str] = (), startup_timeout: float = 30.0
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if scrape_configs is None:
-            scrape_configs = [{"job_name": "llmcost", "static_configs": [{"targets": list(targets)}]}]
-        config: dict[str, Any] = {
-            "global": {
-                "scrape_interval": interval,
-                "evaluation_interval": interval,
-                "scrape_timeout": interval,
-            },
-            "scrape_configs": list(scrape_configs),
-            "rule_files": [str(Path(f).resolve()) for f in rule_files],
-        }
-        if alerting is not None:
-            config["alerting"] = dict(alerting)
-        self.config_file = self.workdir / "prometheus.yml"
-        self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         self.extra_flags = list(extra_flags)
         self.startup_timeout = startup_timeout
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = self.workdir / "prometheus.log"
+        self.log = self.workdir / f"{self.name}.log"
+
+    def command(self, port: int) -> list[str]:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> PrometheusServer:
+    def start(self: _S) -> _S:
         for _ in range(_START_ATTEMPTS):
             self.port = free_port()
-            command = [
-                PROMETHEUS,
-                f"--config.file={self.config_file}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                "--log.level=warn",
-                *self.extra_flags,
-            ]
+            command = [*self.command(self.port), *self.extra_flags]
             with self.log.open("ab") as log:
                 self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             if self._wait_ready():
                 return self
             self.stop()
         raise RuntimeError(
-            f"Prometheus did not become ready; see {self.log}:\n{self.log.read_text()[-2000:]}"
+            f"{self.name} did not become ready; see {self.log}:\n{self.log.read_text()[-2000:]}"
         )
 
     def _wait_ready(self) -> bool:
@@ -124,18 +108,63 @@ class PrometheusServer:
             process.kill()
             process.wait(5)
 
-    def __enter__(self) -> PrometheusServer:
+    def __enter__(self: _S) -> _S:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def get_json(self, path: str, **params: str) -> Any:
+        query = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=10) as response:
+            return json.loads(response.read())
+
+
+class PrometheusServer(_ServerProcess):
+    name = "prometheus"
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        targets: Sequence[str] = (),
+        scrape_configs: Sequence[Mapping[str, Any]] | None = None,
+        rule_files: Sequence[str | Path] = (),
+        alerting: Mapping[str, Any] | None = None,
+        extra_flags: Sequence[str] = (),
+        interval: str = "1s",
+        startup_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(workdir, extra_flags=extra_flags, startup_timeout=startup_timeout)
+        if scrape_configs is None:
+            scrape_configs = [{"job_name": "llmcost", "static_configs": [{"targets": list(targets)}]}]
+        config: dict[str, Any] = {
+            "global": {
+                "scrape_interval": interval,
+                "evaluation_interval": interval,
+                "scrape_timeout": interval,
+            },
+            "scrape_configs": list(scrape_configs),
+            "rule_files": [str(Path(f).resolve()) for f in rule_files],
+        }
+        if alerting is not None:
+            config["alerting"] = dict(alerting)
+        self.config_file = self.workdir / "prometheus.yml"
+        self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def command(self, port: int) -> list[str]:
+        return [
+            PROMETHEUS,
+            f"--config.file={self.config_file}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            "--log.level=warn",
+        ]
+
     # -- HTTP API ---------------------------------------------------------------------------
 
     def api(self, path: str, **params: str) -> Any:
-        query = urllib.parse.urlencode(params)
-        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=10) as response:
-            payload = json.loads(response.read())
+        payload = self.get_json(f"/api/v1/{path}", **params)
         assert payload["status"] == "success", payload
         return payload["data"]
 
@@ -177,6 +206,46 @@ class PrometheusServer:
         return alerts
 
 
+class AlertmanagerServer(_ServerProcess):
+    """``prometheus-alertmanager`` on ``config`` (a mapping, or YAML text kept as written), with
+    its HA cluster listener off so parallel tests never share a gossip port."""
+
+    name = "alertmanager"
+
+    def __init__(
+        self,
+        workdir: Path,
+        config: Mapping[str, Any] | str,
+        *,
+        extra_flags: Sequence[str] = (),
+        startup_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(workdir, extra_flags=extra_flags, startup_timeout=startup_timeout)
+        self.config_file = self.workdir / "alertmanager.yml"
+        text = config if isinstance(config, str) else yaml.safe_dump(dict(config), sort_keys=False)
+        self.config_file.write_text(text)
+
+    def command(self, port: int) -> list[str]:
+        return [
+            ALERTMANAGER,
+            f"--config.file={self.config_file}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--storage.path={self.workdir / 'data'}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
+
+    @property
+    def prometheus_block(self) -> dict[str, Any]:
+        """The ``alerting`` block of a Prometheus configuration that sends to this Alertmanager."""
+        return {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]}]}
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts Alertmanager holds (API v2): ``labels``, ``annotations``, ``status`` ..."""
+        alerts: list[dict[str, Any]] = self.get_json("/api/v2/alerts")
+        return alerts
+
+
 @pytest.fixture
 def prometheus_factory(tmp_path: Path) -> Iterator[Callable[..., PrometheusServer]]:
     """``prometheus_factory(targets=[...], rule_files=[...], extra_flags=[...])``: started, stopped after."""
@@ -184,6 +253,21 @@ def prometheus_factory(tmp_path: Path) -> Iterator[Callable[..., PrometheusServe
 
     def make(**kwargs: Any) -> PrometheusServer:
         server = PrometheusServer(tmp_path / f"prometheus-{len(servers)}", **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def alertmanager_factory(tmp_path: Path) -> Iterator[Callable[..., AlertmanagerServer]]:
+    """``alertmanager_factory(config)``: an Alertmanager started on ``config``, stopped after."""
+    servers: list[AlertmanagerServer] = []
+
+    def make(config: Mapping[str, Any] | str, **kwargs: Any) -> AlertmanagerServer:
+        server = AlertmanagerServer(tmp_path / f"alertmanager-{len(servers)}", config, **kwargs)
         servers.append(server)
         return server.start()
 
