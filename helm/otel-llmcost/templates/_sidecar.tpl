@@ -1,0 +1,85 @@
+{{/*
+The sidecar API for application charts that list this chart as a dependency. Each template takes
+the dependency's context, `.Subcharts.<name or alias>`, so it sees the same values (defaults
+included) and computes the same names as the ConfigMap this chart renders:
+
+  spec:
+    template:
+      metadata:
+        annotations:
+          {{- include "otel-llmcost.sidecar.annotations" .Subcharts.llmcost | nindent 10 }}
+      spec:
+        initContainers:   # sidecar.native: true (the default); else under containers
+          {{- include "otel-llmcost.sidecar" .Subcharts.llmcost | nindent 10 }}
+        containers:
+          - name: app
+            env:
+              {{- include "otel-llmcost.sidecar.appEnv" (dict "context" .Subcharts.llmcost "serviceName" "my-app") | nindent 14 }}
+        volumes:
+          {{- include "otel-llmcost.sidecar.volumes" .Subcharts.llmcost | nindent 10 }}
+*/}}
+
+{{- define "otel-llmcost.sidecar.require" -}}
+{{- if ne .Values.mode "sidecar" }}
+{{- fail (printf "the otel-llmcost sidecar templates need mode: sidecar, got mode: %s" .Values.mode) }}
+{{- end }}
+{{- include "otel-llmcost.validate" . }}
+{{- end }}
+
+{{/* The collector container, as a list item (under initContainers when sidecar.native). */}}
+{{- define "otel-llmcost.sidecar" -}}
+{{- include "otel-llmcost.sidecar.require" . }}
+{{- include "otel-llmcost.container" . }}
+{{- end }}
+
+{{/* The sidecar's volumes (config, ledger, /tmp, TLS), as list items. */}}
+{{- define "otel-llmcost.sidecar.volumes" -}}
+{{- include "otel-llmcost.sidecar.require" . }}
+{{- include "otel-llmcost.volumes" . }}
+{{- end }}
+
+{{/* Pod annotations: a checksum of the collector's files, so pods roll when they change. */}}
+{{- define "otel-llmcost.sidecar.annotations" -}}
+{{- include "otel-llmcost.podAnnotations" . }}
+{{- end }}
+
+{{/*
+Environment of an application container that exports to the collector (the sidecar, or the
+gateway in gateway mode). Takes (dict "context" .Subcharts.<name> "serviceName" "my-app"
+"resourceAttributes" (dict "deployment.environment.name" "prod")): serviceName sets
+OTEL_SERVICE_NAME, resourceAttributes join the pod and namespace in OTEL_RESOURCE_ATTRIBUTES (both
+optional). The collector receives traces only: metrics and logs exporters follow appExport.
+*/}}
+{{- define "otel-llmcost.sidecar.appEnv" -}}
+{{- $ctx := .context -}}
+{{- $attributes := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE_NAME)" -}}
+{{- range $key, $value := .resourceAttributes }}
+{{- $attributes = append $attributes (printf "%s=%s" $key $value) }}
+{{- end -}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ include "otel-llmcost.otlpHttpUrl" $ctx | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: http/protobuf
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_METRICS_EXPORTER
+  value: {{ $ctx.Values.appExport.metricsExporter | quote }}
+- name: OTEL_LOGS_EXPORTER
+  value: {{ $ctx.Values.appExport.logsExporter | quote }}
+- name: OTEL_PROPAGATORS
+  value: tracecontext,baggage
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: K8S_NAMESPACE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attributes | quote }}
+{{- with .serviceName }}
+- name: OTEL_SERVICE_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,133 @@
+"""helm/examples/llm-app: an application chart that depends on otel-llmcost (file://) and puts the
+collector in its pods as a native sidecar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+
+from otel_llmcost.collector._config import Address
+from tests.helm.collector_files import load_rendered
+from tests.helm.support import (
+    KUBE_VERSION,
+    Rendered,
+    chart_copy,
+    check_golden,
+    container,
+    env_of,
+    render,
+    validate_manifest,
+)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example chart with its dependency fetched (`helm dependency update`) in a copy of helm/."""
+    chart = chart_copy(tmp_path_factory.mktemp("example"))
+    app = chart.parent / "examples" / "llm-app"
+    helm.dependency_update(app)
+    return app
+
+
+def _pod(rendered: Rendered) -> dict[str, Any]:
+    spec: dict[str, Any] = rendered.one("Deployment", "demo-llm-app")["spec"]["template"]
+    return spec
+
+
+def test_the_dependency_is_the_local_chart(example: Path) -> None:
+    assert helm.dependency_list(example) == [
+        {
+            "name": "otel-llmcost",
+            "version": "0.1.0",
+            "repository": "file://../../otel-llmcost",
+            "status": "ok",
+        }
+    ]
+
+
+def test_lint_is_clean(example: Path) -> None:
+    report = helm.lint(example, strict=True, with_subcharts=True, kube_version=f"v{KUBE_VERSION}")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_renders_the_app_with_the_sidecar_and_validates(example: Path) -> None:
+    rendered = render(chart=example)
+    assert rendered.kinds() == ["ConfigMap/demo-otel-llmcost-config", "Deployment/demo-llm-app"]
+    for manifest in rendered.manifests:
+        validate_manifest(manifest)
+    check_golden("example-llm-app", rendered.golden_text())
+
+    pod = _pod(rendered)
+    assert [c["name"] for c in pod["spec"]["initContainers"]] == ["otel-llmcost"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["app"]
+    sidecar = container(pod["spec"])
+    assert sidecar["restartPolicy"] == "Always"  # a native sidecar: up before the app, down after it
+    assert sidecar["image"] == "ghcr.io/otel-llmcost/otel-llmcost:0.1.0"
+    assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True
+    assert sidecar["securityContext"]["runAsNonRoot"] is True
+    assert sidecar["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "llmcost-metrics"}
+    assert sidecar["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "llmcost-metrics"}
+    assert "resources" not in sidecar
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["otel-llmcost-config"]["configMap"] == {"name": "demo-otel-llmcost-config"}
+    assert volumes["otel-llmcost-ledger"] == {"name": "otel-llmcost-ledger", "emptyDir": {}}
+
+
+def test_the_app_exports_to_the_sidecar(example: Path) -> None:
+    app = container(_pod(render(chart=example))["spec"], "app")
+    env = env_of(app)
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert env["OTEL_SERVICE_NAME"] == "llm-app"
+    assert env["OTEL_METRICS_EXPORTER"] == "none"
+    assert env["K8S_POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == (
+        "k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME),"
+        "deployment.environment.name=production"
+    )
+
+
+def test_the_sidecar_loads_its_config_listening_on_loopback(example: Path, tmp_path: Path) -> None:
+    rendered = render(chart=example)
+    loaded = load_rendered(rendered.one("ConfigMap"), container(_pod(rendered)["spec"]), tmp_path)
+    # Only the pod's own containers can export; probes and Prometheus reach the metrics port.
+    assert loaded.otlp_grpc == Address("127.0.0.1", 4317)
+    assert loaded.otlp_http == Address("127.0.0.1", 4318)
+    assert loaded.listen == Address("0.0.0.0", 9464)
+    assert loaded.ledger_url == "sqlite:////var/lib/otel-llmcost/ledger.db"
+    assert loaded.budgets == f"{tmp_path}/budgets.yaml"
+
+
+def test_pods_roll_when_the_collector_files_change(example: Path) -> None:
+    def checksum(values: dict[str, Any]) -> str:
+        annotations = _pod(render(values, chart=example))["metadata"]["annotations"]
+        value: str = annotations["checksum/otel-llmcost-config"]
+        return value
+
+    base = checksum({})
+    assert len(base) == 64
+    assert checksum({"replicas": 5}) == base
+    assert checksum({"llmcost": {"prices": {"discounts": {"openai": "20%"}}}}) != base
+    assert checksum({"llmcost": {"config": {"pipeline": {"retry_after_seconds": 2}}}}) != base
+
+
+def test_without_native_sidecars_the_collector_is_a_container(example: Path) -> None:
+    pod = _pod(render({"llmcost": {"sidecar": {"native": False}}}, chart=example))["spec"]
+    assert "initContainers" not in pod
+    assert [c["name"] for c in pod["containers"]] == ["app", "otel-llmcost"]
+    assert "restartPolicy" not in pod["containers"][1]
+
+
+def test_the_sidecar_templates_refuse_gateway_mode(example: Path) -> None:
+    with pytest.raises(helm.HelmRenderError, match="the otel-llmcost sidecar templates need mode: sidecar"):
+        render({"llmcost": {"mode": "gateway"}}, chart=example)
+
+
+def test_the_dependency_values_are_schema_checked(example: Path) -> None:
+    with pytest.raises(helm.HelmValuesError) as refused:
+        render({"llmcost": {"sidecar": {"nativ": False}}}, chart=example)
+    assert "llmcost:\n- at '/sidecar': additional properties 'nativ' not allowed" in str(refused.value)
