@@ -4,16 +4,18 @@ same report, dashboard, chargeback and budget code as ``report --ledger URL``.""
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
 import click
 
+from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN
 from otel_llmcost.ledger import Filters, Group, Totals
 
 __all__ = ["ApiReader"]
@@ -112,6 +114,22 @@ class ApiReader:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def fetch_scoped(
+    api_url: str, path: str, params: list[tuple[str, str]], scope: Mapping[str, str | None]
+) -> dict[str, Any]:
+    """GET ``path`` of the collector at ``api_url`` (token: ``$OTEL_LLMCOST_API_TOKEN``) with
+    ``params`` and the equality filters of ``scope``; exit 1 if it is not one of ours."""
+    for key, value in sorted(scope.items()):
+        if value is None:
+            raise click.UsageError(f"the collector API cannot select rows without a {key}")
+        params.append((key, value))
+    reader = ApiReader(api_url, os.environ.get(OTEL_LLMCOST_API_TOKEN))
+    data = reader.get(path, params)
+    if data is None:
+        raise click.ClickException(f"{reader.url} serves no {path}: is it an otel-llmcost collector?")
+    return data
 
 
 def _error_message(err: urllib.error.HTTPError) -> str:

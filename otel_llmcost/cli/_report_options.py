@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -30,53 +31,76 @@ ledger_option = click.option(
 )
 
 
+def scope_options(command: F) -> F:
+    """``--team X``… shorthands and ``--where KEY=VALUE``: the rows a command covers."""
+    for name in reversed(SHORTHANDS):
+        command = click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")(command)
+    return click.option(
+        "--where",
+        "where",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
+    )(command)
+
+
+def scope_from(options: dict[str, Any], *, time_keys: bool = False) -> dict[str, str | None]:
+    """The equality filters of :func:`scope_options` (popped from ``options``); a bad one is a
+    usage error (exit 2). ``time_keys``: ``day``, ``hour`` and ``month`` are allowed as KEY."""
+    equals: dict[str, str | None] = {}
+    for name in SHORTHANDS:
+        value = options.pop(name)
+        if value is not None:
+            equals[name] = value
+    allowed = FILTERABLE if time_keys else FILTERABLE - {"day", "hour", "month"}
+    for item in options.pop("where"):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in allowed:
+            raise click.BadParameter(
+                f"{item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(allowed))}",
+                param_hint="--where",
+            )
+        if key in equals and equals[key] != value:
+            raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
+        equals[key] = value
+    return equals
+
+
 def selection_options(command: F) -> F:
-    """``--since/--until/--month``, ``--team``… shorthands and ``--where KEY=VALUE``."""
-    options = [
-        click.option(
-            "--since", metavar="TIME", help="From this time on (epoch seconds, ISO date or datetime; UTC)."
-        ),
-        click.option("--until", metavar="TIME", help="Before this time (exclusive)."),
+    """``--since/--until/--month``, then :func:`scope_options`."""
+    command = scope_options(command)
+    for option in (
         click.option(
             "--month", metavar="YYYY-MM", help="One calendar month in UTC (instead of --since/--until)."
         ),
-        *(
-            click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")
-            for name in SHORTHANDS
-        ),
+        click.option("--until", metavar="TIME", help="Before this time (exclusive)."),
         click.option(
-            "--where",
-            "where",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
+            "--since", metavar="TIME", help="From this time on (epoch seconds, ISO date or datetime; UTC)."
         ),
-    ]
-    for option in reversed(options):
+    ):
         command = option(command)
     return command
+
+
+def positive_usd(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    """A click callback: a positive amount of USD, exactly; a bad one is a usage error."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter(f"{value!r}: expected a positive amount of USD")
+    return amount
 
 
 def selection(options: dict[str, Any]) -> Filters:
     """The :class:`Filters` that :func:`selection_options` describe (popped from ``options``);
     a bad value is a usage error (exit 2) naming its option."""
     since_text, until_text, month = options.pop("since"), options.pop("until"), options.pop("month")
-    equals: dict[str, str | None] = {}
-    for name in SHORTHANDS:
-        value = options.pop(name)
-        if value is not None:
-            equals[name] = value
-    for item in options.pop("where"):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in FILTERABLE:
-            raise click.BadParameter(
-                f"{item!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(FILTERABLE))}",
-                param_hint="--where",
-            )
-        if key in equals and equals[key] != value:
-            raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
-        equals[key] = value
+    equals = scope_from(options, time_keys=True)
     since: int | None
     until: int | None
     try:

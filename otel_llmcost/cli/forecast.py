@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,44 +10,16 @@ import click
 
 from otel_llmcost.analytics._report import ReportError, parse_time
 from otel_llmcost.cli._format import echo_json, money
-from otel_llmcost.cli._report_options import SHORTHANDS, ledger_option, open_existing, usage_errors
+from otel_llmcost.cli._report_options import (
+    ledger_option,
+    open_existing,
+    scope_from,
+    scope_options,
+    usage_errors,
+)
 from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN, OTEL_LLMCOST_API_URL
-from otel_llmcost.ledger import FILTERABLE
 
-__all__ = ["forecast", "scope_from", "scope_options"]
-
-
-def scope_options(command: Any) -> Any:
-    """``--team X``… shorthands and ``--where KEY=VALUE``: the rows a forecast or insight covers."""
-    for name in reversed(SHORTHANDS):
-        command = click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")(command)
-    return click.option(
-        "--where",
-        "where",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
-    )(command)
-
-
-def scope_from(options: dict[str, Any]) -> dict[str, str | None]:
-    """The equality filters of :func:`scope_options` (popped from ``options``); exit 2 if bad."""
-    equals: dict[str, str | None] = {}
-    for name in SHORTHANDS:
-        value = options.pop(name)
-        if value is not None:
-            equals[name] = value
-    for item in options.pop("where"):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in FILTERABLE or key in ("day", "hour", "month"):
-            raise click.BadParameter(
-                f"{item!r}: expected KEY=VALUE with KEY an attribute", param_hint="--where"
-            )
-        if key in equals and equals[key] != value:
-            raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
-        equals[key] = value
-    return equals
+__all__ = ["forecast"]
 
 
 def _zone(ctx: click.Context, param: click.Parameter, value: str) -> ZoneInfo:
@@ -166,22 +137,14 @@ def _from_api(
     backtest: bool,
     scope: dict[str, str | None],
 ) -> dict[str, Any]:
-    from otel_llmcost.cli._report_api import ApiReader
+    from otel_llmcost.cli._report_api import fetch_scoped
 
     params = [("window", window), ("timezone", str(zone))]
     if as_of is not None:
         params.append(("as_of", as_of.isoformat()))
     if backtest:
         params.append(("backtest", "true"))
-    for key, value in sorted(scope.items()):
-        if value is None:
-            raise click.UsageError(f"the collector API cannot select rows without a {key}")
-        params.append((key, value))
-    reader = ApiReader(api_url, os.environ.get(OTEL_LLMCOST_API_TOKEN))
-    data = reader.get("/v1/forecast", params)
-    if data is None:
-        raise click.ClickException(f"{reader.url} serves no /v1/forecast: is it an otel-llmcost collector?")
-    return data
+    return fetch_scoped(api_url, "/v1/forecast", params, scope)
 
 
 def _usd(text: str | None) -> str:

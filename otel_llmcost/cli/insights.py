@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -11,8 +10,14 @@ import click
 from otel_llmcost.analytics._insights import parse_duration
 from otel_llmcost.analytics._report import ReportError, parse_time
 from otel_llmcost.cli._format import echo_json, money
-from otel_llmcost.cli._report_options import ledger_option, open_existing, usage_errors
-from otel_llmcost.cli.forecast import scope_from, scope_options
+from otel_llmcost.cli._report_options import (
+    ledger_option,
+    open_existing,
+    positive_usd,
+    scope_from,
+    scope_options,
+    usage_errors,
+)
 from otel_llmcost.environment_variables import (
     OTEL_LLMCOST_API_TOKEN,
     OTEL_LLMCOST_API_URL,
@@ -29,16 +34,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
         raise click.BadParameter(str(err)) from None
 
 
-def _usd(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount <= 0:
-        raise click.BadParameter(f"{value!r}: expected a positive amount of USD")
-    return int(amount.scaleb(9).to_integral_value())
+def _usd_nanos(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    amount = positive_usd(ctx, param, value)
+    return None if amount is None else int(amount.scaleb(9).to_integral_value())
 
 
 def _time(value: str | None, option: str) -> int | None:
@@ -67,7 +65,7 @@ def _time(value: str | None, option: str) -> int | None:
     help="A repeated prompt within this long (a response cache's TTL) is a duplicate.",
 )  # fmt: skip
 @click.option(
-    "--daily-threshold", metavar="USD", callback=_usd, help="List the days whose spend exceeded USD."
+    "--daily-threshold", metavar="USD", callback=_usd_nanos, help="List the days whose spend exceeded USD."
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(dir_okay=False), envvar=OTEL_LLMCOST_BUDGETS,
@@ -147,7 +145,7 @@ def _from_api(
     daily_threshold: int | None,
     scope: dict[str, str | None],
 ) -> dict[str, Any]:
-    from otel_llmcost.cli._report_api import ApiReader
+    from otel_llmcost.cli._report_api import fetch_scoped
 
     params = [("days", str(days)), ("duplicate_window", f"{duplicate_window // 10**9}s")]
     for name, ns in (("since", since_ns), ("until", until_ns)):
@@ -155,15 +153,7 @@ def _from_api(
             params.append((name, format(Decimal(ns).scaleb(-9), "f")))
     if daily_threshold is not None:
         params.append(("daily_threshold_usd", format(Decimal(daily_threshold).scaleb(-9), "f")))
-    for key, value in sorted(scope.items()):
-        if value is None:
-            raise click.UsageError(f"the collector API cannot select rows without a {key}")
-        params.append((key, value))
-    reader = ApiReader(api_url, os.environ.get(OTEL_LLMCOST_API_TOKEN))
-    data = reader.get("/v1/insights", params)
-    if data is None:
-        raise click.ClickException(f"{reader.url} serves no /v1/insights: is it an otel-llmcost collector?")
-    return data
+    return fetch_scoped(api_url, "/v1/insights", params, scope)
 
 
 def _money(text: str, places: int = 2) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 import click
@@ -17,6 +17,7 @@ from otel_llmcost.cli._report_api import ApiReader
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
+    positive_usd,
     resolve,
     selection,
     selection_options,
@@ -36,18 +37,6 @@ _BUDGET_HINT = (
     f"No budgets: give --policy FILE (or ${OTEL_LLMCOST_BUDGETS}), or --monthly-budget / --total-budget USD "
     "for this run."
 )
-
-
-def _usd_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount <= 0:
-        raise click.BadParameter(f"{value!r}: expected a positive amount of USD")
-    return amount
 
 
 def _pick_source(ctx: click.Context, ledger_url: str | None, api_url: str | None) -> str | None:
@@ -121,13 +110,13 @@ def _budgets(
 @click.option(
     "--monthly-budget",
     metavar="USD",
-    callback=_usd_option,
+    callback=positive_usd,
     help="Also show a monthly budget of USD, for this run only.",
 )
 @click.option(
     "--total-budget",
     metavar="USD",
-    callback=_usd_option,
+    callback=positive_usd,
     help="Also show an all-time budget of USD, for this run only.",
 )
 @click.option(

@@ -37,6 +37,7 @@ from otel_llmcost.analytics._forecast import WINDOWS, Forecast, forecast
 from otel_llmcost.analytics._insights import DAY_NS, find_insights, parse_duration
 from otel_llmcost.collector._api import ApiError, json_response, parse_time
 from otel_llmcost.collector._http import Request, Response
+from otel_llmcost.collector._refresh import PeriodicRefresh
 from otel_llmcost.ledger import FILTERABLE, Filters, LedgerBackend
 from otel_llmcost.pricing import Pricer
 
@@ -84,7 +85,6 @@ class AnalyticsMonitor(Collector):
         self._ledger = ledger
         self._pricer = pricer
         self._tiers = tiers
-        self._refresh = refresh_seconds
         self._threshold = daily_threshold_usd
         self._cache_seconds = insights_cache_seconds
         self._clock = clock
@@ -93,9 +93,10 @@ class AnalyticsMonitor(Collector):
         self._day_nanos: int | None = None
         self._forecast: Forecast | None = None
         self._insights: dict[tuple[tuple[str, str], ...], tuple[float, dict[str, Any]]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.first_refresh = threading.Event()
+        self._refresher = PeriodicRefresh(
+            self.refresh, refresh_seconds, name="llmcost-analytics", what="analytics"
+        )
+        self.first_refresh = self._refresher.first_refresh
         """Set once the background thread's first refresh has finished (or failed)."""
         if registry is not None:
             registry.register(self)
@@ -114,23 +115,10 @@ class AnalyticsMonitor(Collector):
     def start(self) -> None:
         """Refresh now and then every ``refresh_seconds``, in a background thread (the first
         refresh may read a lot of a large ledger: it must not hold up the collector's start)."""
-        self._thread = threading.Thread(target=self._loop, name="llmcost-analytics", daemon=True)
-        self._thread.start()
+        self._refresher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.refresh()
-            except Exception:
-                _logger.warning("otel-llmcost: analytics refresh failed", exc_info=True)
-            self.first_refresh.set()
-            self._stop.wait(max(0.0, self._refresh - (time.monotonic() - started)))
+        self._refresher.stop()
 
     # -- Prometheus ----------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -22,6 +21,7 @@ from otel_llmcost.budgets._policy import Policy
 from otel_llmcost.budgets._status import BudgetWindowStatus, Forecaster, budget_status, run_rate_forecast
 from otel_llmcost.collector._api import json_response
 from otel_llmcost.collector._http import Request, Response
+from otel_llmcost.collector._refresh import PeriodicRefresh
 from otel_llmcost.ledger import LedgerBackend
 
 __all__ = ["BudgetMonitor"]
@@ -45,14 +45,14 @@ class BudgetMonitor(Collector):
     ) -> None:
         self.policy = policy
         self._ledger = ledger
-        self._refresh = refresh_seconds
         self._top = top
         self._forecaster = forecaster
         self._lock = threading.Lock()
         self._statuses: list[BudgetWindowStatus] = []
         self._refreshed_at: datetime | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._refresher = PeriodicRefresh(
+            self.refresh, refresh_seconds, name="llmcost-budgets", what="budget status"
+        )
         if registry is not None:
             registry.register(self)
 
@@ -68,22 +68,11 @@ class BudgetMonitor(Collector):
         return statuses
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="llmcost-budgets", daemon=True)
-        self._thread.start()
+        """Refresh every ``refresh_seconds`` in a background thread."""
+        self._refresher.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.refresh()
-            except Exception:
-                _logger.warning("otel-llmcost: budget status refresh failed", exc_info=True)
-            self._stop.wait(max(0.0, self._refresh - (time.monotonic() - started)))
+        self._refresher.stop()
 
     @property
     def statuses(self) -> list[BudgetWindowStatus]:

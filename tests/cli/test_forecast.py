@@ -110,8 +110,14 @@ def test_the_backtest(run: Run, url: str) -> None:
         (("--timezone", "Mars/Olympus"), "not an IANA time zone"),
         (("--as-of", "yesterday"), "expected epoch seconds"),
         (("--backtest", "--window", "week"), "--backtest scores month-end forecasts"),
-        (("--where", "colour=red"), "expected KEY=VALUE with KEY an attribute"),
-        (("--where", "day=2025-03-01"), "expected KEY=VALUE with KEY an attribute"),
+        (
+            ("--where", "colour=red"),
+            "'colour=red': expected KEY=VALUE with KEY one of environment, error_type, feature,",
+        ),
+        (
+            ("--where", "day=2025-03-01"),
+            "'day=2025-03-01': expected KEY=VALUE with KEY one of environment, error_type,",
+        ),
         (("--team", "a", "--where", "team=b"), "team is given two different values"),
     ],
 )

@@ -117,7 +117,10 @@ def test_nothing_to_report(run: Run, url: str) -> None:
         (("--daily-threshold", "lots"), "expected a positive amount of USD"),
         (("--since", "last tuesday"), "expected epoch seconds"),
         (("--since", "2025-03-02", "--until", "2025-03-01"), "must be later than --since"),
-        (("--where", "colour=red"), "expected KEY=VALUE with KEY an attribute"),
+        (
+            ("--where", "colour=red"),
+            "'colour=red': expected KEY=VALUE with KEY one of environment, error_type, feature,",
+        ),
         (("--limit", "-1"), "-1 is not in the range"),
         (("--policy", "/no/such/policy.yaml"), "/no/such/policy.yaml"),
     ],
