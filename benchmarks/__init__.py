@@ -6,6 +6,8 @@ results say plainly which targets hold on this machine.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 
@@ -26,3 +28,14 @@ class Figure:
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "meets_target": self.meets_target}
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Seconds of the fastest of ``repeat`` runs: on a shared machine the minimum is the least
+    noisy estimate."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best

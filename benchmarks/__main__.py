@@ -52,7 +52,7 @@ def write_results(results: dict[str, list[Figure]], info: dict[str, object], out
         "# Benchmark results",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, {info['platform']}; "
-        f"run {info['date']}. Rerun: `make bench` (or `python -m benchmarks --only NAME`).",
+        f"run {info['date']}. Rerun: `make bench` (one module: `python -m benchmarks --only NAME --out DIR`).",
         "",
         "| benchmark | figure | value | target | meets |",
         "|---|---|---|---|---|",
@@ -78,8 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="*", default=None, help=f"Run only these modules: {', '.join(MODULES)}."
     )
-    parser.add_argument("--out", type=Path, default=HERE, help="Directory for results.md / results.json.")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="Directory for results.md / results.json (default: benchmarks/ for a full run; "
+        "a --quick or --only run writes nothing unless given --out, so it never overwrites "
+        "the published results).",
+    )
     args = parser.parse_args(argv)
+    out: Path | None = args.out
+    if out is None and not args.quick and not args.only:
+        out = HERE
     selected = [
         m for m in MODULES if not args.only or m in args.only or m.removeprefix("bench_") in args.only
     ]
@@ -94,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {f.name}: {f.value:,.6g} {f.unit}{flag}", flush=True)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
         results[name.removeprefix("bench_")] = figures
-    write_results(results, machine(), args.out)
-    print(f"wrote {args.out / 'results.md'} and results.json")
+    if out is None:
+        print("partial run: results not written (give --out DIR to keep them)")
+        return 0
+    write_results(results, machine(), out)
+    print(f"wrote {out / 'results.md'} and results.json")
     return 0
 
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import Figure
+from benchmarks import Figure, best_of
 from otel_llmcost.analytics._anomalies import current_levels
 from otel_llmcost.analytics._backtest import backtest
 from otel_llmcost.analytics._forecast import forecast
@@ -33,16 +32,6 @@ DAYS = 120
 # Calls per weekday-factor-1 day at the start, per row wanted: the generator's mean weekday
 # factor (5.8 / 7), 8% monthly growth averaged over 120 days (1.171) and its spikes (+0.5%).
 _ROWS_PER_BASE_CALL = DAYS * (5.8 / 7) * 1.171 * 1.005
-
-
-def _timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Best of ``repeat`` runs: on a shared machine the minimum is the least noisy estimate."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def measure(rows: int = 1_000_000) -> dict[str, float]:
@@ -60,13 +49,13 @@ def measure(rows: int = 1_000_000) -> dict[str, float]:
         with open_ledger(url) as ledger:  # fresh connections: nothing cached in SQLite
             window = Filters(since_ns=now_ns - 30 * DAY_NS, until_ns=now_ns)
             results["window_rows"] = float(ledger.totals(window).requests)
-            results["insights_s"] = _timed(lambda: find_insights(ledger, until_ns=now_ns))
-            results["insights_all_s"] = _timed(
+            results["insights_s"] = best_of(lambda: find_insights(ledger, until_ns=now_ns))
+            results["insights_all_s"] = best_of(
                 lambda: find_insights(ledger, until_ns=now_ns, days=DAYS + 1), repeat=1
             )
-            results["forecast_s"] = _timed(lambda: forecast(ledger, as_of=now))
-            results["backtest_s"] = _timed(lambda: backtest(ledger, as_of=now), repeat=1)
-            results["anomaly_levels_s"] = _timed(lambda: current_levels(ledger, now_ns))
+            results["forecast_s"] = best_of(lambda: forecast(ledger, as_of=now))
+            results["backtest_s"] = best_of(lambda: backtest(ledger, as_of=now), repeat=1)
+            results["anomaly_levels_s"] = best_of(lambda: current_levels(ledger, now_ns))
     return results
 
 

@@ -16,11 +16,11 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import Figure
+from benchmarks import Figure, best_of
 from otel_llmcost.ledger import Filters, LedgerRecord, open_ledger
 
 BATCH = 512
@@ -107,16 +107,6 @@ def _records(rows: int, end_ns: int, seed: int = 7) -> Iterator[list[LedgerRecor
         yield batch
 
 
-def _timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Best of ``repeat`` runs: on a shared machine the minimum is the least noisy estimate."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run(quick: bool = False) -> list[Figure]:
     """The harness entry point: 1M rows (50k with ``quick``); report queries target < 2 s."""
     rows = 50_000 if quick else 1_000_000
@@ -157,10 +147,10 @@ def measure(rows: int = 1_000_000) -> dict[str, float]:
         }
         with open_ledger(url) as ledger:  # fresh connections: nothing cached in SQLite
             for label, filters in ranges.items():
-                results[f"totals_{label}_s"] = _timed(lambda f=filters: ledger.totals(f))
+                results[f"totals_{label}_s"] = best_of(lambda f=filters: ledger.totals(f))
                 for by in (["provider"], ["model"], ["team", "day"]):
                     name = "_".join(by)
-                    results[f"group_{name}_{label}_s"] = _timed(lambda b=by, f=filters: ledger.group(b, f))
+                    results[f"group_{name}_{label}_s"] = best_of(lambda b=by, f=filters: ledger.group(b, f))
     return results
 
 
