@@ -11,6 +11,7 @@ and only today's spend, one cheap query, changes between refreshes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from otel_llmcost.pricing import to_nanos
 
 __all__ = ["LedgerForecaster"]
 
+_logger = logging.getLogger(__name__)
 _FORECAST_WINDOWS = frozenset({"monthly", "weekly"})
 _MAX_CACHED = 256
 
@@ -54,6 +56,18 @@ class LedgerForecaster:
         kind = budget.window.kind
         if budget.per is not None or kind not in _FORECAST_WINDOWS:
             return run_rate_forecast(budget, spent, start, end, now)
+        try:
+            seasonal = self._seasonal(budget, spent, now)
+            if seasonal is not None:
+                return seasonal
+        except Exception:  # a forecast must never take budget status (and its gauges) down
+            _logger.warning(
+                "otel-llmcost: forecast of budget %r failed; using the run-rate", budget.name, exc_info=True
+            )
+        return run_rate_forecast(budget, spent, start, end, now)
+
+    def _seasonal(self, budget: Budget, spent: Decimal, now: datetime) -> Decimal | None:
+        kind = budget.window.kind
         zone = budget.window.tz
         midnight, _ = Window.parse("daily", zone).bounds(now)
         assert midnight is not None
@@ -64,9 +78,7 @@ class LedgerForecaster:
             daily, window=kind, tz=zone, as_of=now, spent_nanos=to_nanos(spent), today_nanos=today.cost_nanos,
             scope=scope, replicates=0,
         )  # fmt: skip
-        if result.forecast_nanos is None:
-            return run_rate_forecast(budget, spent, start, end, now)
-        return Decimal(result.forecast_nanos).scaleb(-9)
+        return None if result.forecast_nanos is None else Decimal(result.forecast_nanos).scaleb(-9)
 
     def _history(
         self, name: str, kind: str, midnight: datetime, zone: ZoneInfo, scope: dict[str, str]

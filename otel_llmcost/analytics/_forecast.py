@@ -55,6 +55,7 @@ INSUFFICIENT_HISTORY = "insufficient_history"
 #: Window names accepted by the CLI and the API -> budget window specs.
 WINDOWS = {"month": "monthly", "week": "weekly", "monthly": "monthly", "weekly": "weekly"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -161,17 +162,21 @@ def project(
     start, end = spec.bounds(as_of)
     assert start is not None  # calendar windows are bounded
     assert end is not None
-    elapsed, length = (as_of - start).total_seconds(), (end - start).total_seconds()
-    run_rate = round(spent_nanos * length / elapsed) if elapsed > 0 else None
+    # In whole microseconds, so the run-rate is exact integer money (rounded half up).
+    elapsed, length = (as_of - start) // _MICROSECOND, (end - start) // _MICROSECOND
+    run_rate = (spent_nanos * length + elapsed // 2) // elapsed if elapsed > 0 else None
     base = Forecast(
         status=INSUFFICIENT_HISTORY, window=window, timezone=str(tz), window_start=start, window_end=end,
         as_of=as_of, spent_nanos=spent_nanos, run_rate_nanos=run_rate, history_days=0, scope=dict(scope or {}),
     )  # fmt: skip
     today = as_of.astimezone(tz).date()
     spend_days = [day for day, nanos in daily.items() if nanos > 0 and day < today]
-    if not spend_days:
+    oldest = today - timedelta(days=HISTORY_DAYS)
+    if not spend_days or max(spend_days) < oldest:
+        # No spend in the fitted span (a scope quiet for eight weeks): a series of zeros,
+        # nothing to fit.
         return base
-    first = max(min(spend_days), today - timedelta(days=HISTORY_DAYS))
+    first = max(min(spend_days), oldest)
     history = (today - first).days
     if history < MIN_HISTORY_DAYS:
         return replace(base, history_days=history)

@@ -129,6 +129,25 @@ def test_two_weeks_of_history_are_needed() -> None:
     assert (nothing.status, nothing.history_days, nothing.run_rate_nanos) == (INSUFFICIENT_HISTORY, 0, None)
 
 
+def test_spend_older_than_the_fitted_eight_weeks_is_no_history() -> None:
+    # A scope quiet since 57 days ago: the fitted span holds only zeros, so there is nothing to fit.
+    quiet = {date(2025, 3, 17) - timedelta(days=57): 40 * USD}
+    result = project(quiet, window="monthly", tz=UTC, as_of=at(2025, 3, 17), spent_nanos=0)
+    assert (result.status, result.forecast_nanos, result.history_days) == (INSUFFICIENT_HISTORY, None, 0)
+    # Back to spending after a long gap: the whole fitted span counts, its quiet days as zeros.
+    gap = {**quiet, **pattern(date(2025, 3, 3), date(2025, 3, 16))}
+    back = project(gap, window="monthly", tz=UTC, as_of=at(2025, 3, 17), spent_nanos=129 * USD, replicates=0)
+    assert (back.status, back.history_days) == ("ok", 56)
+    assert back.forecast_nanos is not None and back.forecast_nanos >= back.run_rate_nanos
+
+
+def test_the_run_rate_is_exact_integer_money() -> None:
+    # $1 spent in the first third of a second of March: 31 days x 3 / 1 s, rounded half up.
+    result = project({}, window="monthly", tz=UTC, as_of=datetime(2025, 3, 1, 0, 0, 0, 333_333, timezone.utc),
+                     spent_nanos=USD)  # fmt: skip
+    assert result.run_rate_nanos == (USD * 31 * 86_400_000_000 + 333_333 // 2) // 333_333
+
+
 def test_a_week_window_runs_monday_to_monday() -> None:
     flat = {date(2025, 2, 1) + timedelta(days=i): 10 * USD for i in range(46)}  # to Sunday 16 March
     result = project(flat, window="weekly", tz=UTC, as_of=at(2025, 3, 19), spent_nanos=20 * USD)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -10,6 +11,7 @@ import pytest
 
 from otel_llmcost.analytics._budget_forecast import LedgerForecaster
 from otel_llmcost.budgets import parse_policy
+from otel_llmcost.budgets._policy import Budget
 from otel_llmcost.budgets._status import budget_status
 from otel_llmcost.ledger import LedgerBackend, open_ledger
 from tests.analytics.test_forecast import USD, pattern
@@ -71,3 +73,29 @@ def test_history_is_cached_for_an_hour_per_budget_and_day(ledger: LedgerBackend)
     assert forecasts(ledger, forecaster)[("month", "")] == Decimal(261)
     clock[0] = 3600.0
     assert forecasts(ledger, forecaster)[("month", "")] > Decimal(261)
+
+
+class BrokenHistory(LedgerForecaster):
+    def _seasonal(self, budget: Budget, spent: Decimal, now: datetime) -> Decimal | None:
+        raise ValueError("no day with spend to fit")
+
+
+def test_a_failing_forecast_falls_back_to_the_run_rate(
+    ledger: LedgerBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="otel_llmcost.analytics._budget_forecast"):
+        result = forecasts(ledger, BrokenHistory(ledger))
+    assert result[("month", "")] == Decimal("249.937500000")  # the run-rate: 129 x 31/16
+    assert result[("week", "")] is None  # Monday 00:00: no pace yet
+    assert [r.getMessage() for r in caplog.records] == [
+        "otel-llmcost: forecast of budget 'month' failed; using the run-rate",
+        "otel-llmcost: forecast of budget 'week' failed; using the run-rate",
+        "otel-llmcost: forecast of budget 'ads' failed; using the run-rate",
+    ]
+
+
+def test_a_scope_quiet_for_eight_weeks_gets_the_run_rate() -> None:
+    with open_ledger("sqlite:///:memory:") as backend:
+        backend.insert([make_record(1, start_ns=ns(2025, 1, 19, 12), cost_nanos=9 * USD, team="search")])
+        result = forecasts(backend, LedgerForecaster(backend))
+    assert result[("month", "")] == Decimal(0)  # nothing spent this month and no history to fit: the pace, $0
