@@ -83,27 +83,33 @@ def generate(*, fast: bool = False, rules_only: bool = False) -> dict[str, str]:
     return files
 
 
+def orphans(files: dict[str, str], out: Path) -> list[str]:
+    """Generated dashboards in ``out`` that the source no longer makes."""
+    grafana = out / "grafana"
+    if not grafana.is_dir() or not any(name.startswith("grafana/") for name in files):
+        return []
+    return [f"grafana/{p.name}" for p in sorted(grafana.glob("*.json")) if f"grafana/{p.name}" not in files]
+
+
 def write(files: dict[str, str], out: Path) -> None:
+    """Write ``files`` under ``out`` and remove the dashboards the source no longer makes."""
     for name, content in files.items():
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
+    for name in orphans(files, out):
+        (out / name).unlink()
 
 
 def stale(files: dict[str, str], out: Path) -> list[str]:
-    """Names of the files in ``out`` that differ from ``files`` (or are missing), plus generated
-    dashboards in ``out`` that the source no longer makes."""
+    """Names of the files in ``out`` that differ from ``files`` (or are missing), plus
+    :func:`orphans`."""
     found = [
         name
         for name, content in files.items()
         if not (out / name).is_file() or (out / name).read_text() != content
     ]
-    grafana = out / "grafana"
-    if grafana.is_dir() and any(name.startswith("grafana/") for name in files):
-        found += [
-            f"grafana/{p.name}" for p in sorted(grafana.glob("*.json")) if f"grafana/{p.name}" not in files
-        ]
-    return found
+    return found + orphans(files, out)
 
 
 def main(argv: list[str] | None = None) -> int:

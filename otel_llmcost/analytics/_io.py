@@ -101,8 +101,6 @@ def _checked(name: str, value: Any) -> Any:
     else:
         if not isinstance(value, str):
             raise ValueError(f"{name} must be a string, got {value!r}")
-        if "\x00" in value:
-            raise ValueError(f"{name} contains a NUL character")
         if not _utf8(value):
             raise ValueError(f"{name} is not valid UTF-8 text")
     return value
@@ -138,7 +136,7 @@ def record_from_mapping(data: Any) -> LedgerRecord:
         found: type = type(value)
         if found is _KINDS[name]:
             if found is str:
-                if "\x00" in value or not (value.isascii() or _utf8(value)):
+                if not (value.isascii() or _utf8(value)):  # NUL is fine: the ledger stores U+FFFD
                     _checked(name, value)
             elif found is int and not _LOW <= value <= _HIGH:
                 _checked(name, value)

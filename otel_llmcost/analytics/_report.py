@@ -81,28 +81,35 @@ def usd(nanos: int) -> str:
     return format(Decimal(nanos).scaleb(-9).normalize(), "f")
 
 
+_MAX_NS = 2**63 - 1
+
+
 def parse_time(text: str, parameter: str) -> int:
     """Nanoseconds since the epoch from epoch seconds, an ISO date (midnight UTC) or an ISO
     datetime (UTC unless it names an offset). :class:`ReportError` naming ``parameter`` otherwise."""
     value = text.strip()
     try:
         if _EPOCH_SECONDS.fullmatch(value):
-            return int(Decimal(value) * NS_PER_S)
-        if len(value) == 10:
+            ns = int(Decimal(value) * NS_PER_S)
+        elif len(value) == 10:
             day = date.fromisoformat(value)
-            return _ns(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
-        fraction = _FRACTION.search(value)
-        nanos = int(fraction.group(2)[:9].ljust(9, "0")) if fraction else 0
-        if fraction:
-            value = value[: fraction.start()] + fraction.group(1) + value[fraction.end() :]
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return _ns(moment) + nanos
+            ns = _ns(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+        else:
+            fraction = _FRACTION.search(value)
+            nanos = int(fraction.group(2)[:9].ljust(9, "0")) if fraction else 0
+            if fraction:
+                value = value[: fraction.start()] + fraction.group(1) + value[fraction.end() :]
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            ns = _ns(moment) + nanos
     except ValueError:
         raise ReportError(
             f"{parameter}={text!r}: expected epoch seconds, an ISO date or an ISO datetime", parameter
         ) from None
+    if not 0 <= ns <= _MAX_NS:  # the ledger stores signed 64-bit nanoseconds
+        raise ReportError(f"{parameter}={text!r}: expected a time from 1970 to 2262", parameter)
+    return ns
 
 
 def _ns(moment: datetime) -> int:

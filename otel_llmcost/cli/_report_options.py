@@ -14,7 +14,14 @@ import click
 from otel_llmcost.analytics._report import ReportError, month_range, parse_time
 from otel_llmcost.environment_variables import OTEL_LLMCOST_LEDGER
 from otel_llmcost.exceptions import ConfigError
-from otel_llmcost.ledger import FILTERABLE, Filters, LedgerBackend, default_ledger_url, open_ledger
+from otel_llmcost.ledger import (
+    FILTERABLE,
+    Filters,
+    LedgerBackend,
+    check_filter,
+    default_ledger_url,
+    open_ledger,
+)
 from otel_llmcost.ledger._url import MEMORY, PostgresTarget, SqliteTarget, parse, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +70,10 @@ def scope_from(options: dict[str, Any], *, time_keys: bool = False) -> dict[str,
             )
         if key in equals and equals[key] != value:
             raise click.BadParameter(f"{key} is given two different values", param_hint="--where")
+        try:
+            check_filter(key, value)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--where") from None
         equals[key] = value
     return equals
 

@@ -104,21 +104,38 @@ class AnalyticsMonitor(Collector):
     # -- refresh -----------------------------------------------------------------------------
 
     def refresh(self, now_ns: int | None = None) -> None:
+        """Each gauge group on its own: one that fails is withdrawn (a stale anomaly ratio could
+        keep an alert firing, or hide one) while the others still update; then the first
+        failure is raised for the caller to log."""
         now = now_ns if now_ns is not None else self._clock()
-        levels = current_levels(self._ledger, now)
-        day = self._ledger.totals(Filters(since_ns=now - now % DAY_NS, until_ns=now + 1)).cost_nanos
         moment = datetime.fromtimestamp(now // 1_000_000_000, timezone.utc)
-        month = forecast(self._ledger, window="month", as_of=moment)
+        failure: Exception | None = None
+
+        def attempt(part: Callable[[], Any]) -> Any:
+            nonlocal failure
+            try:
+                return part()
+            except Exception as err:
+                failure = failure or err
+                return None
+
+        levels = attempt(lambda: current_levels(self._ledger, now))
+        day = attempt(
+            lambda: self._ledger.totals(Filters(since_ns=now - now % DAY_NS, until_ns=now + 1)).cost_nanos
+        )
+        month = attempt(lambda: forecast(self._ledger, window="month", as_of=moment))
         with self._lock:
-            self._levels, self._day_nanos, self._forecast = levels, day, month
+            self._levels, self._day_nanos, self._forecast = levels or {}, day, month
+        if failure is not None:
+            raise failure
 
     def start(self) -> None:
         """Refresh now and then every ``refresh_seconds``, in a background thread (the first
         refresh may read a lot of a large ledger: it must not hold up the collector's start)."""
         self._refresher.start()
 
-    def stop(self) -> None:
-        self._refresher.stop()
+    def stop(self, timeout: float = 10.0) -> None:
+        self._refresher.stop(timeout)
 
     # -- Prometheus ----------------------------------------------------------------------------
 
@@ -212,7 +229,7 @@ class AnalyticsMonitor(Collector):
             raise ApiError(f"{request.method} is not allowed here; use GET", status=405)
         scope = _scope(request, _INSIGHTS_PARAMS)
         days_text = _single(request, "days") or "30"
-        if not days_text.isdigit() or not 1 <= int(days_text) <= 3660:
+        if not (days_text.isascii() and days_text.isdigit()) or not 1 <= int(days_text) <= 3660:
             raise ApiError(f"days={days_text!r}: expected a whole number of days from 1 to 3660", "days")
         times = {}
         for name in ("since", "until"):

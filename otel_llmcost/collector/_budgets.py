@@ -71,8 +71,8 @@ class BudgetMonitor(Collector):
         """Refresh every ``refresh_seconds`` in a background thread."""
         self._refresher.start()
 
-    def stop(self) -> None:
-        self._refresher.stop()
+    def stop(self, timeout: float = 10.0) -> None:
+        self._refresher.stop(timeout)
 
     @property
     def statuses(self) -> list[BudgetWindowStatus]:

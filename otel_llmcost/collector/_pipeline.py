@@ -289,6 +289,10 @@ class Pipeline:
 
 def _systemic(err: BaseException) -> bool:
     """A failure of the ledger itself (unreachable, locked, disk full), not of some row in the
-    batch: writing each export alone would only fail again, once per export. Both engines'
-    DB-API drivers name it OperationalError (sqlite3, psycopg)."""
-    return any(cls.__name__ == "OperationalError" for cls in type(err).__mro__)
+    batch: writing each export alone would only fail again, once per export. The DB-API names
+    it OperationalError in both drivers (sqlite3, psycopg), and InterfaceError for psycopg's
+    closed connection."""
+    return any(cls.__name__ in _SYSTEMIC for cls in type(err).__mro__)
+
+
+_SYSTEMIC = frozenset({"OperationalError", "InterfaceError"})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -132,13 +133,16 @@ class GrpcReceiver:
         """Answer new RPCs UNAVAILABLE, give those in flight ``grace`` seconds, then stop the
         server. (grpcio itself would answer CANCELLED during its grace period, which not every
         exporter retries.) ``False`` if some were still in flight."""
+        deadline = time.monotonic() + grace
         with self._cond:
             self._closing = True
             drained = self._cond.wait_for(lambda: self._in_flight == 0, grace)
         # A handler that has returned may not have sent its reply yet: stop(0) would cancel it, and
         # the exporter would see UNAVAILABLE for an export we committed. The grace only waits for
-        # those replies (new calls are already refused above), so it ends as soon as they are out.
-        self._server.stop(_REPLY_FLUSH_SECONDS).wait(_REPLY_FLUSH_SECONDS + 5.0)
+        # those replies (new calls are already refused above), so it ends as soon as they are out;
+        # it never runs past the caller's deadline.
+        flush = min(_REPLY_FLUSH_SECONDS, max(0.0, deadline - time.monotonic()))
+        self._server.stop(flush).wait(flush + 1.0)
         return drained
 
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:

@@ -125,7 +125,12 @@ class Collector:
         try:
             self.pipeline.start()
             if self.budgets is not None:
-                self.budgets.refresh()  # gauges are right from the first scrape
+                try:
+                    self.budgets.refresh()  # gauges are right from the first scrape
+                except Exception:  # the background refresh retries; serving must not wait for it
+                    _logger.warning(
+                        "otel-llmcost collector: first budget status refresh failed", exc_info=True
+                    )
                 self.budgets.start()
             self.analytics.start()
             if self.forwarder is not None:
@@ -192,8 +197,8 @@ class Collector:
         if self._api_server is not None:
             self._api_server.stop()
         if self.budgets is not None:
-            self.budgets.stop()
-        self.analytics.stop()
+            self.budgets.stop(left())
+        self.analytics.stop(left())
         self._close_ledger()
         if not clean:
             _logger.warning(

@@ -43,7 +43,7 @@ from otel_llmcost.ledger._model import (
     Totals,
     chunked,
 )
-from otel_llmcost.ledger._query import FILTERABLE
+from otel_llmcost.ledger._query import FILTERABLE, check_filter
 from otel_llmcost.ledger._url import KEY, PostgresTarget, parse
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "LedgerClosedError",
     "LedgerRecord",
     "Totals",
+    "check_filter",
     "chunked",
     "default_ledger_url",
     "open_ledger",

@@ -21,13 +21,29 @@ from typing import Any, Generic, TypeVar
 
 from otel_llmcost.ledger import _query
 from otel_llmcost.ledger._model import SCANNABLE, Filters, Group, LedgerRecord, Totals
-from otel_llmcost.ledger._schema import BOOL_COLUMNS, COLUMN_NAMES, Dialect
+from otel_llmcost.ledger._schema import BOOL_COLUMNS, COLUMN_NAMES, COLUMNS, Dialect
 from otel_llmcost.ledger._url import redact
 
 C = TypeVar("C")
 Row = tuple[Any, ...]
 _NO_FILTERS = Filters()
 _as_row: Callable[[LedgerRecord], Row] = attrgetter(*COLUMN_NAMES)
+_TEXT_INDEXES = tuple(i for i, c in enumerate(COLUMNS) if c.kind is str)
+
+
+def _without_nul(rows: list[Row]) -> list[Row]:
+    """``rows`` with NUL in text replaced by U+FFFD. PostgreSQL text cannot hold NUL (one would
+    fail the whole batch's transaction) and import refuses it, so neither engine stores it:
+    what the ledger holds is the same, exportable and importable, on both."""
+    for index in _TEXT_INDEXES:
+        if any(row[index] is not None and "\x00" in row[index] for row in rows):
+            rows = [
+                (*row[:index], row[index].replace("\x00", "\ufffd"), *row[index + 1 :])
+                if row[index] is not None
+                else row
+                for row in rows
+            ]
+    return rows
 
 
 class LedgerClosedError(RuntimeError):
@@ -128,7 +144,7 @@ class SqlLedger(ABC):
         """:meth:`insert`, returning the records that were written (each key at most once)."""
         if not records:
             return []
-        written = self._insert_rows([_as_row(record) for record in records])
+        written = self._insert_rows(_without_nul([_as_row(record) for record in records]))
         new: list[LedgerRecord] = []
         for record in records:
             key = (record.trace_id, record.span_id)

@@ -44,7 +44,6 @@ class PostgresLedger(SqlLedger):
         defaults = {k: v for k, v in _CONNECT_DEFAULTS.items() if k not in given}
         self._conninfo = make_conninfo(conninfo, **defaults)
         arrays = ", ".join(f"%s::{_ARRAY_TYPES[c.kind]}" for c in COLUMNS)
-        self._text_columns = [i for i, c in enumerate(COLUMNS) if c.kind is str]
         self._insert_sql = (
             f"INSERT INTO {self.dialect.table()} ({_query.SELECT_COLUMNS}) SELECT * FROM unnest({arrays})"
             " ON CONFLICT DO NOTHING RETURNING trace_id, span_id"
@@ -137,12 +136,6 @@ class PostgresLedger(SqlLedger):
         # executemany; ON CONFLICT DO NOTHING (any unique key: a known span or a known call)
         # also skips a key repeated within the batch, and RETURNING names the rows written.
         columns = [list(values) for values in zip(*rows, strict=True)]
-        for index in self._text_columns:
-            # PostgreSQL text cannot hold NUL (SQLite can); one such value would fail the whole
-            # transaction, and with it every export written in the same batch.
-            column = columns[index]
-            if any(value is not None and "\x00" in value for value in column):
-                columns[index] = [_without_nul(value) for value in column]
         written: set[tuple[str, str]] = set()
 
         def work(cur: psycopg.Cursor[tuple[Any, ...]]) -> int:
@@ -172,10 +165,6 @@ class PostgresLedger(SqlLedger):
             self._closed = True
             self._readers.close()
             self._drop_writer()
-
-
-def _without_nul(value: str | None) -> str | None:
-    return value.replace("\x00", "\ufffd") if value is not None else None
 
 
 def _lock_key(schema: str | None) -> int:

@@ -112,6 +112,18 @@ def _parse_bool(value: str | None) -> bool:
     raise ValueError(f"filter priced={value!r}: expected true or false")
 
 
+def check_filter(key: str, value: str | None) -> None:
+    """``ValueError`` naming the problem if ``key=value`` is not a filter :func:`where` accepts."""
+    if key not in FILTERABLE:
+        raise ValueError(f"cannot filter on {key!r}; filterable: {', '.join(sorted(FILTERABLE))}")
+    if key in TIME_KEYS:
+        if value is None:
+            raise ValueError(f"filter {key} needs a value")
+        bucket_range(key, value)
+    elif key == "priced":
+        _parse_bool(value)
+
+
 def where(dialect: Dialect, filters: Filters) -> tuple[list[str], list[Any]]:
     """SQL conditions (to be AND-ed) and their parameters; ``ValueError`` on a bad filter."""
     since, until = filters.since_ns, filters.until_ns

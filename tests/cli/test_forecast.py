@@ -119,6 +119,7 @@ def test_the_backtest(run: Run, url: str) -> None:
             "'day=2025-03-01': expected KEY=VALUE with KEY one of environment, error_type,",
         ),
         (("--team", "a", "--where", "team=b"), "team is given two different values"),
+        (("--where", "priced=maybe"), "filter priced='maybe': expected true or false"),
     ],
 )
 def test_bad_arguments_exit_2(run: Run, tmp_path: Path, args: tuple[str, ...], message: str) -> None:

@@ -197,5 +197,9 @@ def test_commands_on_a_missing_ledger_or_bad_options(run: Run, tmp_path: Path) -
         result = run(command, "--yes") if command == "reset" else run(command)
         assert result.exit_code == 1 and "no ledger at" in result.stderr
     assert run("export", "--month", "March").exit_code == 2
+    open_ledger(f"sqlite:///{tmp_path / 'l.db'}").close()
+    result = run("export", "--ledger", f"sqlite:///{tmp_path / 'l.db'}", "--where", "hour=2025-03-01T25")
+    assert result.exit_code == 2
+    assert "Invalid value for --where: filter hour='2025-03-01T25': expected UTC Y-m-dTH" in result.stderr
     assert run("import").exit_code == 2
     assert run("import", "--ledger", "nope://x", "f.jsonl").exit_code == 2

@@ -196,7 +196,22 @@ def test_chargeback_json_text_and_api(run: Run, url: str, start: Callable[..., C
         (("--chargeback", "team", "--by", "team"), "leave out --by"),
         (("--api", "http://127.0.0.1:1"), "not both"),
         (("--monthly-budget", "-5"), "expected a positive amount of USD"),
-        (("--where", "priced=maybe", "--json"), "priced"),
+        (
+            ("--where", "priced=maybe", "--json"),
+            "Invalid value for --where: filter priced='maybe': expected true or false",
+        ),
+        (
+            ("--where", "priced=maybe"),
+            "Invalid value for --where: filter priced='maybe': expected true or false",
+        ),
+        (
+            ("--where", "priced=maybe", "--chargeback", "team"),
+            "filter priced='maybe': expected true or false",
+        ),
+        (
+            ("--where", "day=2025-13-01"),
+            "Invalid value for --where: filter day='2025-13-01': expected UTC Y-m-d",
+        ),
     ],
 )
 def test_bad_usage_exits_2_and_says_why(run: Run, url: str, args: tuple[str, ...], message: str) -> None:

@@ -85,6 +85,7 @@ def test_forecast_endpoint(start: Start) -> None:
         ("window=year", "window", "expected month or week"),
         ("timezone=Mars/Olympus", "timezone", "not an IANA time zone"),
         ("as_of=soon", "as_of", "expected epoch seconds"),
+        ("as_of=99999999999999", "as_of", "expected a time from 1970 to 2262"),
         ("backtest=maybe", "backtest", "expected true or false"),
         ("backtest=true&window=week", "window", "use window=month"),
         ("colour=red", "colour", "unknown parameter 'colour'"),
@@ -125,6 +126,8 @@ def test_insights_endpoint_answers_the_analysis_and_keeps_it_a_while(start: Star
         ("daily_threshold_usd=-1", "daily_threshold_usd", "expected a positive amount"),
         ("daily_threshold_usd=lots", "daily_threshold_usd", "expected a positive amount"),
         ("since=yesterday", "since", "expected epoch seconds"),
+        ("until=99999999999999", "until", "expected a time from 1970 to 2262"),
+        ("days=%C2%B2", "days", "expected a whole number of days"),  # "²": a digit to isdigit()
         ("feature=a&colour=red", "colour", "unknown parameter 'colour'"),
     ],
 )
@@ -200,6 +203,25 @@ def test_forecast_gauge_and_the_seasonal_budget_forecast(start: Start, tmp_path:
     assert sorted(budget_forecasts.values()) == [249.9375, 261.0]
     assert next(v for k, v in budget_forecasts.items() if "budget=search," in k) == 261.0
     assert "llmcost_daily_cost_threshold_usd{}" not in values
+
+
+def test_a_failing_part_withdraws_its_gauges_and_the_rest_update(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = start(pattern_records(date(2025, 3, 16)))
+    collector.analytics.refresh(ns(2025, 3, 17))
+    assert "llmcost_forecast_usd{bound=point,window=month}" in samples(collector)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("no day with spend to fit")
+
+    monkeypatch.setattr("otel_llmcost.collector._analytics.forecast", broken)
+    with pytest.raises(ValueError, match="no day with spend to fit"):
+        collector.analytics.refresh(ns(2025, 3, 16, 13))
+    values = samples(collector)
+    assert not any(k.startswith("llmcost_forecast_usd") for k in values)  # withdrawn, not stale
+    assert values["llmcost_daily_cost_usd{}"] == 3.0  # Sunday's $3, still updated
+    assert values["llmcost_anomaly_value{kind=hourly_cost}"] == 3.0
 
 
 def test_the_configuration_keys(tmp_path: Path) -> None:

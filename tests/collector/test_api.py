@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from otel_llmcost.collector import Collector
-from otel_llmcost.collector._api import json_response, parse_time, usd
+from otel_llmcost.collector._api import ApiError, json_response, parse_time, usd
 from otel_llmcost.collector._http import Request, Response
 from tests.collector.conftest import http_get, http_post
 from tests.ledger.support import make_record, ns
@@ -159,4 +159,8 @@ def test_money_and_time_parsing() -> None:
     assert parse_time("1741564800.5", "since") == ns(2025, 3, 10) + 500_000_000
     assert parse_time("2025-03-10T02:00:00+02:00", "s") == parse_time("2025-03-10T00:00:00", "s")
     assert parse_time("2025-03-10T00:00:00.000000001Z", "s") == ns(2025, 3, 10) + 1
+    assert parse_time("9223372036.854775807", "s") == 2**63 - 1  # the ledger's last nanosecond
+    for late in ("9223372036.854775808", "99999999999999", "2263-01-01", "1969-12-31"):
+        with pytest.raises(ApiError, match="expected a time from 1970 to 2262"):
+            parse_time(late, "since")
     assert parse_time("2025-03-10T00:00:00.5+01:00", "s") == ns(2025, 3, 9, 23) + 500_000_000

@@ -263,6 +263,7 @@ def test_only_row_failures_are_retried_export_by_export() -> None:
     # A database that is down or locked fails every export alone too: no point in N retries.
     assert _systemic(sqlite3.OperationalError("database is locked"))
     assert _systemic(psycopg.OperationalError("connection refused"))
+    assert _systemic(psycopg.InterfaceError("the connection is closed"))
     assert not _systemic(OverflowError("Python int too large to convert to SQLite INTEGER"))
     assert not _systemic(psycopg.errors.NumericValueOutOfRange("bigint out of range"))
     assert not _systemic(ValueError("PostgreSQL text fields cannot contain NUL (0x00) bytes"))

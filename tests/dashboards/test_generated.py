@@ -171,3 +171,14 @@ def test_every_panel_query_is_valid_promql(tmp_path: Path) -> None:
 def test_macros_expand_longest_first() -> None:
     assert expand("x[$__range] $__range_s $__rate_interval", {}) == "x[1h] 3600 1m"
     assert MACROS["$__rate_interval"] == "1m"
+
+
+def test_regenerating_removes_a_dashboard_the_source_no_longer_makes(tmp_path: Path) -> None:
+    files = gen.generate()
+    (tmp_path / "grafana").mkdir()
+    (tmp_path / "grafana" / "llmcost-retired.json").write_text("{}")
+    (tmp_path / "README.md").write_text("kept")  # not a generated dashboard: left alone
+    gen.write(files, tmp_path)
+    assert not (tmp_path / "grafana" / "llmcost-retired.json").exists()
+    assert (tmp_path / "README.md").read_text() == "kept"
+    assert gen.stale(files, tmp_path) == []
