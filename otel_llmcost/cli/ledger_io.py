@@ -26,7 +26,7 @@ from otel_llmcost.cli._report_options import (
     shown,
     usage_errors,
 )
-from otel_llmcost.ledger import open_ledger
+from otel_llmcost.ledger import LedgerChangedError, open_ledger
 
 __all__ = ["export", "import_", "reset"]
 
@@ -170,8 +170,8 @@ def reset(
 
     Asks you to type `reset` (or the ledger's name: its file name, or its PostgreSQL schema or
     database) unless --yes; any other answer deletes nothing and exits 1. Stop collectors
-    writing to the ledger first: rows written after the archive would be deleted unarchived
-    (the reset refuses when it sees the ledger grow while archiving).
+    writing to the ledger first: if one writes while the archive is made, the reset refuses and
+    deletes nothing.
     """
     with open_existing(ledger_url) as ledger:
         url, count = ledger.url, ledger.count()
@@ -200,12 +200,17 @@ def reset(
                 ) from None
             if not as_json:
                 click.echo(f"archived {archived:,} records to {archive}")
-            if ledger.count() != archived:
+            try:
+                # Counted and deleted in one transaction that locks writers out: a row written
+                # after the archive was made is never deleted unarchived.
+                deleted = ledger.delete_all(expected=archived)
+            except LedgerChangedError:
                 raise click.ClickException(
                     "the ledger changed while it was archived (is a collector writing to it?); nothing was "
                     f"deleted. Stop it and retry; the partial archive stays at {archive}"
-                )
-        deleted = ledger.delete_all()
+                ) from None
+        else:
+            deleted = ledger.delete_all()
     _done(as_json, url, archive, deleted, f"deleted {deleted:,} records from {shown(url)}")
 
 

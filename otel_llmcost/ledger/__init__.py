@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from otel_llmcost.exceptions import ConfigError
-from otel_llmcost.ledger._base import LedgerClosedError
+from otel_llmcost.ledger._base import LedgerChangedError, LedgerClosedError
 from otel_llmcost.ledger._model import (
     ATTRIBUTION_FIELDS,
     COST_FIELDS,
@@ -56,6 +56,7 @@ __all__ = [
     "Filters",
     "Group",
     "LedgerBackend",
+    "LedgerChangedError",
     "LedgerClosedError",
     "LedgerRecord",
     "Totals",

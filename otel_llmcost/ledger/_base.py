@@ -50,6 +50,14 @@ class LedgerClosedError(RuntimeError):
     """The ledger was closed; open a new one."""
 
 
+class LedgerChangedError(RuntimeError):
+    """:meth:`SqlLedger.delete_all` found another number of rows than expected: nothing deleted."""
+
+    def __init__(self, expected: int, found: int) -> None:
+        super().__init__(f"expected {expected:,} rows, found {found:,}: nothing was deleted")
+        self.expected, self.found = expected, found
+
+
 class ConnectionPool(Generic[C]):
     """Idle connections handed to one borrower at a time; at most ``max_idle`` are kept."""
 
@@ -121,8 +129,11 @@ class SqlLedger(ABC):
         known span, or a known call); return the (trace_id, span_id) keys actually written."""
 
     @abstractmethod
-    def delete_all(self) -> int:
-        """Delete every row in one transaction; return how many there were."""
+    def delete_all(self, expected: int | None = None) -> int:
+        """Delete every row in one transaction; return how many there were. With ``expected``,
+        writers are locked out for the transaction and, unless the ledger holds exactly that
+        many rows, nothing is deleted (:class:`LedgerChangedError`): what was archived is
+        exactly what goes."""
 
     @abstractmethod
     def close(self) -> None:

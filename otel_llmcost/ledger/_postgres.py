@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.ledger import _query
-from otel_llmcost.ledger._base import ConnectionPool, LedgerClosedError, Row, SqlLedger
+from otel_llmcost.ledger._base import ConnectionPool, LedgerChangedError, LedgerClosedError, Row, SqlLedger
 from otel_llmcost.ledger._schema import (
     COLUMNS,
     MIGRATIONS_TABLE,
@@ -146,9 +146,19 @@ class PostgresLedger(SqlLedger):
         self._write(work)
         return written
 
-    def delete_all(self) -> int:
+    def delete_all(self, expected: int | None = None) -> int:
+        table = self.dialect.table()
+
         def work(cur: psycopg.Cursor[tuple[Any, ...]]) -> int:
-            cur.execute(f"DELETE FROM {self.dialect.table()}")
+            if expected is not None:
+                # Blocks inserts (not reads) until the transaction ends.
+                cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                cur.execute(f"SELECT COUNT(*) FROM {table}")
+                row = cur.fetchone()
+                found = int(row[0]) if row is not None else 0
+                if found != expected:
+                    raise LedgerChangedError(expected, found)
+            cur.execute(f"DELETE FROM {table}")
             return max(cur.rowcount, 0)
 
         return self._write(work)

@@ -16,7 +16,7 @@ from typing import Any
 
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.ledger import _query
-from otel_llmcost.ledger._base import ConnectionPool, LedgerClosedError, Row, SqlLedger
+from otel_llmcost.ledger._base import ConnectionPool, LedgerChangedError, LedgerClosedError, Row, SqlLedger
 from otel_llmcost.ledger._schema import (
     COLUMN_NAMES,
     COLUMNS,
@@ -166,8 +166,13 @@ class SqliteLedger(SqlLedger):
                     written.add((row[_TRACE], row[_SPAN]))
         return written
 
-    def delete_all(self) -> int:
+    def delete_all(self, expected: int | None = None) -> int:
+        # BEGIN IMMEDIATE holds the write lock: no other process inserts between count and delete.
         with self._write_connection() as conn, self._transaction(conn):
+            if expected is not None:
+                found = int(conn.execute(f"SELECT COUNT(*) FROM {self.dialect.table()}").fetchone()[0])
+                if found != expected:
+                    raise LedgerChangedError(expected, found)
             return conn.execute(f"DELETE FROM {self.dialect.table()}").rowcount
 
     def _group_rows(self, plan: _query.GroupPlan) -> list[Row]:

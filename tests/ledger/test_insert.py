@@ -8,7 +8,14 @@ import sqlite3
 import psycopg
 import pytest
 
-from otel_llmcost.ledger import Filters, LedgerBackend, LedgerClosedError, LedgerRecord, Totals
+from otel_llmcost.ledger import (
+    Filters,
+    LedgerBackend,
+    LedgerChangedError,
+    LedgerClosedError,
+    LedgerRecord,
+    Totals,
+)
 from tests.ledger.support import make_record, ns
 
 INT64_MAX = 2**63 - 1
@@ -166,6 +173,17 @@ def test_delete_all(ledger: LedgerBackend) -> None:
     assert ledger.count() == 0
     assert ledger.totals() == Totals()
     assert ledger.insert(records) == 7  # the keys are free again
+
+
+def test_delete_all_expecting_a_count_deletes_only_that_many(ledger: LedgerBackend) -> None:
+    ledger.insert([make_record(i) for i in range(7)])
+    with pytest.raises(LedgerChangedError, match="expected 6 rows, found 7: nothing was deleted") as caught:
+        ledger.delete_all(expected=6)
+    assert (caught.value.expected, caught.value.found) == (6, 7)
+    assert ledger.count() == 7  # rolled back
+    ledger.insert([make_record(8)])  # the writer is free again after the refusal
+    assert ledger.delete_all(expected=8) == 8
+    assert ledger.count() == 0
 
 
 def test_closed_ledger_refuses_work(ledger: LedgerBackend) -> None:
