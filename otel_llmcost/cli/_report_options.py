@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from otel_llmcost.ledger import (
     open_ledger,
 )
 from otel_llmcost.ledger._url import MEMORY, PostgresTarget, SqliteTarget, parse, redact
+from otel_llmcost.pricing import positive_usd
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,17 +95,14 @@ def selection_options(command: F) -> F:
     return command
 
 
-def positive_usd(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+def usd_option(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
     """A click callback: a positive amount of USD, exactly; a bad one is a usage error."""
     if value is None:
         return None
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount <= 0:
-        raise click.BadParameter(f"{value!r}: expected a positive amount of USD")
-    return amount
+        return positive_usd(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a positive amount of USD") from None
 
 
 def selection(options: dict[str, Any]) -> Filters:

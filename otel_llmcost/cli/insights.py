@@ -13,16 +13,17 @@ from otel_llmcost.cli._format import echo_json, money
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
-    positive_usd,
     scope_from,
     scope_options,
     usage_errors,
+    usd_option,
 )
 from otel_llmcost.environment_variables import (
     OTEL_LLMCOST_API_TOKEN,
     OTEL_LLMCOST_API_URL,
     OTEL_LLMCOST_BUDGETS,
 )
+from otel_llmcost.pricing import to_nanos
 
 __all__ = ["insights"]
 
@@ -35,8 +36,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 
 def _usd_nanos(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    amount = positive_usd(ctx, param, value)
-    return None if amount is None else int(amount.scaleb(9).to_integral_value())
+    amount = usd_option(ctx, param, value)
+    return None if amount is None else to_nanos(amount)
 
 
 def _time(value: str | None, option: str) -> int | None:

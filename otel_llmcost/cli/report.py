@@ -17,12 +17,12 @@ from otel_llmcost.cli._report_api import ApiReader
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
-    positive_usd,
     resolve,
     selection,
     selection_options,
     shown,
     usage_errors,
+    usd_option,
 )
 from otel_llmcost.environment_variables import (
     OTEL_LLMCOST_API_TOKEN,
@@ -110,13 +110,13 @@ def _budgets(
 @click.option(
     "--monthly-budget",
     metavar="USD",
-    callback=positive_usd,
+    callback=usd_option,
     help="Also show a monthly budget of USD, for this run only.",
 )
 @click.option(
     "--total-budget",
     metavar="USD",
-    callback=positive_usd,
+    callback=usd_option,
     help="Also show an all-time budget of USD, for this run only.",
 )
 @click.option(

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,7 +39,7 @@ from otel_llmcost.collector._api import ApiError, json_response, parse_time
 from otel_llmcost.collector._http import Request, Response
 from otel_llmcost.collector._refresh import PeriodicRefresh
 from otel_llmcost.ledger import FILTERABLE, Filters, LedgerBackend
-from otel_llmcost.pricing import Pricer
+from otel_llmcost.pricing import Pricer, positive_usd
 
 __all__ = ["AnalyticsMonitor"]
 
@@ -244,14 +244,12 @@ class AnalyticsMonitor(Collector):
         threshold_text = _single(request, "daily_threshold_usd")
         if threshold_text is not None:
             try:
-                threshold = Decimal(threshold_text)
-            except InvalidOperation:
-                threshold = None
-            if threshold is None or not threshold.is_finite() or threshold <= 0:
+                threshold = positive_usd(threshold_text)
+            except ValueError:
                 raise ApiError(
-                    f"daily_threshold_usd={threshold_text!r}: expected a positive amount",
+                    f"daily_threshold_usd={threshold_text!r}: expected a positive amount of USD",
                     "daily_threshold_usd",
-                )
+                ) from None
         key = tuple(sorted((k, v[0]) for k, v in request.query.items()))
         now = time.monotonic()
         with self._lock:

@@ -35,6 +35,7 @@ from otel_llmcost.collector._config_values import (
 )
 from otel_llmcost.collector._labels import DEFAULT_LABELS, LabelSet
 from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.pricing import positive_usd
 
 __all__ = ["Address", "CollectorConfig", "ForwardEndpoint", "TLSFiles", "load_config"]
 
@@ -94,17 +95,7 @@ _Parser = Callable[[Any], Any]
 
 def _as_usd(value: Any) -> Decimal | None:
     """A positive amount of USD (a YAML number or a decimal string), exactly; empty: none."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected an amount of USD, got {value!r}")
-    try:
-        amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except ArithmeticError:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount <= 0:
-        raise ValueError(f"expected a positive amount of USD, got {value!r}")
-    return amount
+    return None if value is None else positive_usd(value)
 
 
 _POSITIVE_INT = as_number(int, minimum=1)

@@ -19,7 +19,7 @@ from pathlib import Path
 from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES, env_str
 from otel_llmcost.exceptions import UnknownModelError
 from otel_llmcost.pricing._catalog import BUCKETS, SERVICE_TIERS, Catalog, ModelEntry, load_default_catalog
-from otel_llmcost.pricing._engine import STANDARD_TIER, Cost, compute_cost, to_nanos
+from otel_llmcost.pricing._engine import STANDARD_TIER, Cost, compute_cost, positive_usd, to_nanos
 from otel_llmcost.pricing._overrides import Overrides, load_overrides
 from otel_llmcost.pricing._resolve import Resolver, normalize_provider
 from otel_llmcost.usage import Usage
@@ -34,6 +34,7 @@ __all__ = [
     "estimate_cost",
     "get_pricer",
     "normalize_provider",
+    "positive_usd",
     "set_pricer",
     "to_nanos",
 ]

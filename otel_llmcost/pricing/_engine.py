@@ -38,6 +38,20 @@ def _today_utc() -> date:
     return _today_cache[1]  # type: ignore[return-value]
 
 
+def positive_usd(value: object) -> Decimal:
+    """A positive amount of USD, exactly, from a decimal string or a number (a float by its
+    shortest repr: 0.1 stays 0.1); ``ValueError`` saying what was expected otherwise."""
+    amount = Decimal("NaN")
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        except ArithmeticError:
+            pass
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError(f"expected a positive amount of USD, got {value!r}")
+    return amount
+
+
 def to_nanos(amount: Decimal) -> int:
     """Integer nano-dollars (banker's rounding), as the ledger stores money."""
     return int((amount * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN))

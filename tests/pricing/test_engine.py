@@ -9,7 +9,7 @@ import pytest
 
 from otel_llmcost.pricing import Pricer
 from otel_llmcost.pricing._catalog import Catalog
-from otel_llmcost.pricing._engine import to_nanos
+from otel_llmcost.pricing._engine import positive_usd, to_nanos
 from otel_llmcost.usage import Usage
 
 D = Decimal
@@ -165,3 +165,23 @@ def test_to_nanos_rounds_half_even() -> None:
     assert to_nanos(D("0.0000000375")) == 38
     assert to_nanos(D("0.0000000385")) == 38
     assert to_nanos(D("12.345678901")) == 12_345_678_901
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12.5", Decimal("12.5")),
+        (" 0.000000001 ", Decimal("1E-9")),
+        (300, Decimal(300)),
+        (0.1, Decimal("0.1")),
+    ],
+)
+def test_positive_usd_is_exact(value: object, expected: Decimal) -> None:
+    assert positive_usd(value) == expected
+    assert str(positive_usd(0.1)) == "0.1"  # a float by its shortest repr, not 0.1000000000000000055…
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots", "NaN", "Infinity", "", True, None, [5], 0.0])
+def test_positive_usd_refuses_what_is_not_a_positive_amount(value: object) -> None:
+    with pytest.raises(ValueError, match=r"expected a positive amount of USD, got "):
+        positive_usd(value)
