@@ -3,7 +3,8 @@
 Starts the provider simulator and the collector (SQLite ledger), runs a sample app under
 ``opentelemetry-instrument`` that makes a realistic mix of calls (OpenAI, Anthropic and Gemini;
 streaming, embeddings, reasoning and cached tokens, a failing call, an unknown model; three
-teams and users), stops everything, and prints the cost report from the ledger.
+teams and users), stops everything, and prints the cost report and the chargeback by team
+from the ledger.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ def demo(workdir: str) -> None:
     args = ["--ledger", run.ledger_url, "--policy", str(run.budgets_file)]
     report.main([*args, "--verbose"], standalone_mode=False)
     click.echo()
-    report.main([*args, "--by", "team,user"], standalone_mode=False)
+    report.main(["--ledger", run.ledger_url, "--chargeback", "team"], standalone_mode=False)
     click.echo(
         "\nWhile it ran, the collector served Prometheus metrics at "
         f"{run.metrics_url} and its API at {run.api_url}/v1/report."
         "\nExplore the same ledger:"
         f"\n  otel-llmcost report --ledger {run.ledger_url} --by model"
-        f"\n  otel-llmcost report --ledger {run.ledger_url} --chargeback team"
+        f"\n  otel-llmcost report --ledger {run.ledger_url} --by team,user"
         f"\n  otel-llmcost budgets --policy {run.budgets_file} --ledger {run.ledger_url}"
         f"\n  otel-llmcost collector --ledger {run.ledger_url}   # serve /metrics and the API again"
         "\nForecasts and insights want weeks of history; try them on synthetic history:"

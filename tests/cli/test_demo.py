@@ -1,0 +1,44 @@
+"""``otel-llmcost demo`` — what ``make demo`` runs — end to end: the real simulator, collector and
+instrumented sample app as subprocesses; the ledger it leaves holds exactly the expected mix, the
+report and chargeback print those figures, and nothing is left running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from otel_llmcost.ledger import Totals, open_ledger
+
+CLI = [sys.executable, "-c", "from otel_llmcost.cli import main; main()"]
+
+
+def test_demo_runs_the_main_job_and_prints_the_report(tmp_path: Path) -> None:
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    result = subprocess.run(
+        [*CLI, "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    ledger_url = f"sqlite:///{tmp_path / 'demo' / 'ledger.db'}"
+    with open_ledger(ledger_url) as ledger:
+        totals = ledger.totals()
+        teams = {g.key["team"]: (g.totals.requests, g.totals.cost_nanos) for g in ledger.group(["team"])}
+    # Three providers, streaming, embeddings, reasoning and cached tokens, one failing call and one
+    # model without a price, from three teams: the simulator's answers are fixed, so are these.
+    assert totals == Totals(
+        requests=15, errors=1, unpriced=1, cost_nanos=753_712_280, input_tokens=288_861,
+        output_tokens=10_100, cache_read_tokens=23_552, cache_write_tokens=4_096, reasoning_tokens=3_860,
+    )  # fmt: skip
+    assert teams == {"research": (7, 696_784_040), "support": (3, 43_285_200), "search": (5, 13_643_040)}
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "Total API calls            15 (1 error)" in lines
+    assert "Total cost                 $0.7537" in lines
+    assert "  Total         15   $0.7537              $0.0000   $0.7537    100%" in lines
+    assert any(line.startswith("  research       7   $0.6968") for line in lines)
+    assert f"  otel-llmcost report --ledger {ledger_url} --by team,user" in lines
+    assert "All spans committed; the simulator and the collector are stopped." in lines
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before  # nothing left running
