@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -123,6 +124,13 @@ class PoisonedLedger(GatedLedger):
         return self.inner.insert_new(records)
 
 
+def wait_for_queue_depth(collector: Collector, spans: int) -> None:
+    deadline = time.monotonic() + 10
+    while metric_sum(collector, "llmcost_collector_queue_depth") < spans:
+        assert time.monotonic() < deadline, f"the queue never held {spans} spans"
+        threading.Event().wait(0.01)
+
+
 def test_one_unwritable_export_fails_alone_not_the_exports_batched_with_it(
     start_collector: Callable[..., Collector], sqlite_ledger: LedgerBackend
 ) -> None:
@@ -138,9 +146,9 @@ def test_one_unwritable_export_fails_alone_not_the_exports_batched_with_it(
         first = pool.submit(grpc_export, address, genai_request(4).SerializeToString())
         assert ledger.entered.wait(10)  # the writer holds the first export; the next two queue up
         good = pool.submit(grpc_export, address, genai_request(5, first=100).SerializeToString())
+        wait_for_queue_depth(collector, 9)  # the good export queued first: the order is fixed
         bad = pool.submit(grpc_export, address, poisoned.SerializeToString())
-        while metric_sum(collector, "llmcost_collector_queue_depth") < 12:
-            threading.Event().wait(0.01)
+        wait_for_queue_depth(collector, 12)
         ledger.gate.set()
         assert first.result(10).code == grpc.StatusCode.OK
         assert good.result(10).code == grpc.StatusCode.OK
