@@ -39,7 +39,7 @@ from otel_llmcost.collector._api import ApiError, json_response, parse_time
 from otel_llmcost.collector._http import Request, Response
 from otel_llmcost.collector._refresh import PeriodicRefresh
 from otel_llmcost.ledger import FILTERABLE, Filters, LedgerBackend
-from otel_llmcost.pricing import Pricer, positive_usd
+from otel_llmcost.pricing import Pricer, positive_usd, to_nanos
 
 __all__ = ["AnalyticsMonitor"]
 
@@ -47,7 +47,7 @@ _logger = logging.getLogger(__name__)
 _SCOPE_KEYS = FILTERABLE - {"day", "hour", "month"}
 _FORECAST_PARAMS = frozenset({"window", "timezone", "as_of", "backtest"})
 _INSIGHTS_PARAMS = frozenset({"days", "since", "until", "duplicate_window", "daily_threshold_usd"})
-_INSIGHTS_CACHE = 16
+_CACHED_ANSWERS = 16
 
 
 def _single(request: Request, name: str) -> str | None:
@@ -92,7 +92,7 @@ class AnalyticsMonitor(Collector):
         self._levels: dict[str, HourlyLevel] = {}
         self._day_nanos: int | None = None
         self._forecast: Forecast | None = None
-        self._insights: dict[tuple[tuple[str, str], ...], tuple[float, dict[str, Any]]] = {}
+        self._answers: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, dict[str, Any]]] = {}
         self._refresher = PeriodicRefresh(
             self.refresh, refresh_seconds, name="llmcost-analytics", what="analytics"
         )
@@ -214,8 +214,16 @@ class AnalyticsMonitor(Collector):
             if flag in ("true", "1"):
                 if WINDOWS[window] != "monthly":
                     raise ApiError("backtest scores month-end forecasts; use window=month", "window")
-                result = backtest(self._ledger, tz=zone, as_of=as_of, scope=scope)
-                return json_response({"timezone": str(zone), "scope": scope, **result.to_dict()})
+                return json_response(
+                    self._cached(
+                        request,
+                        lambda: {
+                            "timezone": str(zone),
+                            "scope": scope,
+                            **backtest(self._ledger, tz=zone, as_of=as_of, scope=scope).to_dict(),
+                        },
+                    )
+                )
             return json_response(
                 forecast(self._ledger, window=window, tz=zone, as_of=as_of, scope=scope).to_dict()
             )
@@ -250,23 +258,32 @@ class AnalyticsMonitor(Collector):
                     f"daily_threshold_usd={threshold_text!r}: expected a positive amount of USD",
                     "daily_threshold_usd",
                 ) from None
-        key = tuple(sorted((k, v[0]) for k, v in request.query.items()))
+        return json_response(
+            self._cached(
+                request,
+                lambda: find_insights(
+                    self._ledger, since_ns=times["since"], until_ns=times["until"], days=int(days_text),
+                    scope=scope, pricer=self._pricer, tiers=self._tiers, duplicate_window_ns=window,
+                    daily_threshold_nanos=None if threshold is None else to_nanos(threshold),
+                ).to_dict(),
+            )
+        )  # fmt: skip
+
+    def _cached(self, request: Request, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``compute()``'s answer, kept ``insights_cache_seconds`` per path and query: insights
+        and backtests read a month or more of rows, and dashboards poll."""
+        key = (request.path, tuple(sorted((k, v[0]) for k, v in request.query.items())))
         now = time.monotonic()
         with self._lock:
-            cached = self._insights.get(key)
+            cached = self._answers.get(key)
         if cached is not None and now - cached[0] < self._cache_seconds:
-            return json_response(cached[1])
+            return cached[1]
         try:
-            report = find_insights(
-                self._ledger, since_ns=times["since"], until_ns=times["until"], days=int(days_text), scope=scope,
-                pricer=self._pricer, tiers=self._tiers, duplicate_window_ns=window,
-                daily_threshold_nanos=None if threshold is None else int(threshold.scaleb(9).to_integral_value()),
-            )  # fmt: skip
+            data = compute()
         except ValueError as err:
             raise ApiError(str(err)) from None
-        data = report.to_dict()
         with self._lock:
-            if len(self._insights) >= _INSIGHTS_CACHE:
-                self._insights.clear()
-            self._insights[key] = (now, data)
-        return json_response(data)
+            if len(self._answers) >= _CACHED_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = (now, data)
+        return data
