@@ -23,61 +23,42 @@ __all__ = [
 ]
 
 
-def generate_content(telemetry: Telemetry) -> Wrapper:
+def _wrapper(telemetry: Telemetry, *, stream: bool, is_async: bool) -> Wrapper:
+    """One wrapper per (stream, async) pair: the span is described from the request alike; a
+    response is reported at once, a stream is proxied and reported when it ends.
+    ``AsyncModels._generate_content_stream`` is ``async def`` returning an async iterator:
+    awaiting it sends the request, and the app iterates the (proxied) iterator it returns."""
+    stream_class = MarkedAsyncStream if is_async else MarkedSyncStream
+
+    def on_stream(call: LLMCall, result: Any) -> Any:
+        return stream_class(result, call, GenerateStreamHandler(telemetry.settings.capture_content))
+
+    on_result = on_stream if stream else report_response
+    traced = telemetry.traced_async if is_async else telemetry.traced
+
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return telemetry.traced(
-            lambda: describe_generate(telemetry, instance, kwargs, stream=False),
+        return traced(
+            lambda: describe_generate(telemetry, instance, kwargs, stream=stream),
             wrapped,
             args,
             kwargs,
-            report_response,
+            on_result,
         )
 
     return wrapper
+
+
+def generate_content(telemetry: Telemetry) -> Wrapper:
+    return _wrapper(telemetry, stream=False, is_async=False)
 
 
 def generate_content_async(telemetry: Telemetry) -> Wrapper:
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return telemetry.traced_async(
-            lambda: describe_generate(telemetry, instance, kwargs, stream=False),
-            wrapped,
-            args,
-            kwargs,
-            report_response,
-        )
-
-    return wrapper
+    return _wrapper(telemetry, stream=False, is_async=True)
 
 
 def generate_content_stream(telemetry: Telemetry) -> Wrapper:
-    def on_result(call: LLMCall, stream: Any) -> Any:
-        return MarkedSyncStream(stream, call, GenerateStreamHandler(telemetry.settings.capture_content))
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return telemetry.traced(
-            lambda: describe_generate(telemetry, instance, kwargs, stream=True),
-            wrapped,
-            args,
-            kwargs,
-            on_result,
-        )
-
-    return wrapper
+    return _wrapper(telemetry, stream=True, is_async=False)
 
 
 def generate_content_stream_async(telemetry: Telemetry) -> Wrapper:
-    # AsyncModels._generate_content_stream is ``async def`` returning an async iterator: awaiting
-    # it sends the request, and the app iterates the (proxied) iterator it returns.
-    def on_result(call: LLMCall, stream: Any) -> Any:
-        return MarkedAsyncStream(stream, call, GenerateStreamHandler(telemetry.settings.capture_content))
-
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return telemetry.traced_async(
-            lambda: describe_generate(telemetry, instance, kwargs, stream=True),
-            wrapped,
-            args,
-            kwargs,
-            on_result,
-        )
-
-    return wrapper
+    return _wrapper(telemetry, stream=True, is_async=True)
