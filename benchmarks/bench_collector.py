@@ -5,7 +5,10 @@ SQLite ledger in a temporary directory (the default engine, ``synchronous=FULL``
 is pinned to another CPU and keeps eight 512-span exports in flight over one gRPC channel. The
 spans are our instrumentation's shape — OpenAI and Anthropic chat calls of four models, with
 usage, cost and attribution (team, project, user, feature) — and every export carries new trace
-ids, so every span becomes a ledger row. Beside it, the raw protobuf decode rate of the same
+ids, so every span becomes a ledger row, and later timestamps than the export before it (as
+real traffic: an export holds the spans that ended in the last few seconds, so the ledger's
+time-ordered indexes grow at their end; a template replayed with fixed timestamps would instead
+insert every export at 512 scattered places, a pattern no exporter produces). Beside it, the raw protobuf decode rate of the same
 payload in this process shows the floor the Python pipeline adds to. Memory is the collector's
 RSS (psutil) idle, after warm-up and at the end: a bounded pipeline must not grow.
 """
@@ -34,6 +37,13 @@ from tests.collector import spans as S
 SPANS = 512
 IN_FLIGHT = 8  # exports in flight at once: several app processes feed one sidecar
 _MARK = bytes.fromhex("5be1c0ffee5eed42")  # the first 8 bytes of every trace id, replaced per export
+# Timestamps are fixed64 (little-endian): span i starts at _T0 + i µs and ends 1.5 s later. Only the
+# low 16 bits of those values differ between spans; the high 6 bytes of each are replaced per
+# export, so export n's spans start _STEP * n later than export 0's, in the same order.
+_T0 = ((time.time_ns() - 3_600_000_000_000) >> 32) << 32  # an hour ago, low 32 bits clear
+_DURATION = 1_500_000_000
+_STEP = 1 << 24  # ~16.8 ms of span time per export: a million spans cover 33 s
+_SPAN_GAP = 100  # ns between consecutive spans of an export: i * _SPAN_GAP < 2**16
 _MODELS_OPENAI = (("gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"))
 _MODELS_ANTHROPIC = (
     ("claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
@@ -62,24 +72,37 @@ def _spec(i: int) -> S.SpanSpec:
             output_tokens=30 + i % 200, cache_read_input_tokens=(i % 4) * 512, cache_creation_input_tokens=(i % 2) * 300,
         )  # fmt: skip
         spec = S.ours_anthropic(call_a, attribution=attribution)
-    now = time.time_ns() - 60_000_000_000
     return spec.but(
         trace_id=_MARK + i.to_bytes(8, "big"),
         span_id=(i + 1).to_bytes(8, "big"),
-        start_ns=now,
-        end_ns=now + 1_500_000_000,
+        start_ns=_T0 + i * _SPAN_GAP,
+        end_ns=_T0 + _DURATION + i * _SPAN_GAP,
     )
+
+
+def _high(ns: int) -> bytes:
+    """The high 6 bytes of a fixed64 timestamp as protobuf writes it (little-endian)."""
+    return struct.pack("<Q", ns)[2:]
 
 
 def template() -> bytes:
     """One 512-span export; :func:`fresh` makes each copy's trace ids new."""
+    assert (SPANS - 1) * _SPAN_GAP < 1 << 16
     body = S.request([_spec(i) for i in range(SPANS)]).SerializeToString()
     assert body.count(_MARK) == SPANS, "the trace id marker must occur once per span"
+    assert body.count(_high(_T0)) == SPANS, "the start time must be replaceable once per span"
+    assert body.count(_high(_T0 + _DURATION)) == SPANS, "the end time must be replaceable once per span"
     return bytes(body)
 
 
 def fresh(body: bytes, n: int) -> bytes:
-    return body.replace(_MARK, struct.pack(">Q", 0x1000_0000_0000_0000 + n))
+    """Export ``n``: new trace ids, timestamps ``n * _STEP`` later than the template's."""
+    shift = n * _STEP
+    return (
+        body.replace(_MARK, struct.pack(">Q", 0x1000_0000_0000_0000 + n))
+        .replace(_high(_T0), _high(_T0 + shift))
+        .replace(_high(_T0 + _DURATION), _high(_T0 + _DURATION + shift))
+    )
 
 
 def _decode_rate(body: bytes, repeats: int) -> float:
