@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_llmcost.exceptions import BudgetExceededError
-from otel_llmcost.instrumentation._call import LLMCall
+from otel_llmcost.instrumentation._call import LLMCall, fingerprint
 from otel_llmcost.instrumentation._settings import Settings
 from otel_llmcost.instrumentation._telemetry import Guard, Telemetry
 from otel_llmcost.instrumentation._wrap import Wrapping
@@ -326,3 +326,50 @@ def test_detached_context_is_restored(otel: Otel, wrapped: Wrapping) -> None:
     before = context.get_current()
     _fake_sdk.Client().create(model="gpt-4o", prompt="x")
     assert context.get_current() == before
+
+
+class _Dumpable:
+    """An SDK object: fingerprinted through its JSON form."""
+
+    def model_dump(self, mode: str) -> dict[str, object]:
+        return {"role": "user", "content": [{"type": "text", "text": "hé"}]}
+
+
+@pytest.mark.parametrize(
+    ("model", "payload", "plain", "keyed"),
+    [
+        (
+            "gpt-4o",
+            {
+                "messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "hi"}],
+                "tools": None,
+            },
+            "ad1f130a9251a3b6",
+            "de9229ef86e5020d",
+        ),
+        (None, {"prompt": ["a", "b", 1, 2.5, True, None]}, "f6b08bb967c7e9b3", "c4f17f088d3ed31f"),
+        (
+            "m",
+            {"b": 1, "a": {"z": [1, 2, (3, "x")], 2: "two"}, 3: False},
+            "f9f369ac3fb1d945",
+            "a8d63ef2db91cc06",
+        ),
+        (
+            "m",
+            {"messages": [_Dumpable(), {"role": "user", "content": "\ud800 surrogate"}]},
+            "449e8db5a03b97f9",
+            "8d4506de8f074f49",
+        ),
+        ("m", "plain", "9c39c73cb500a80e", "91d5e676f96e354f"),
+        (
+            "m",
+            {"contents": [{"parts": [{"text": "x" * 5000}, {"inline_data": {"data": b"bytes"}}]}]},
+            "e5c5a32799259c52",
+            "37e7adf529e5ede0",
+        ),
+    ],
+)
+def test_fingerprint_encoding_is_pinned(model: str | None, payload: object, plain: str, keyed: str) -> None:
+    # The ledger compares fingerprints across releases: the encoding must never change silently.
+    assert fingerprint(model, payload, None) == plain
+    assert fingerprint(model, payload, b"k") == keyed

@@ -18,6 +18,7 @@ from otel_llmcost.instrumentation._streams import AsyncStreamProxy, StreamHandle
 from otel_llmcost.instrumentation._telemetry import Telemetry
 from otel_llmcost.instrumentation._tokens import count_tokens
 from otel_llmcost.instrumentation._wrap import Wrapper
+from otel_llmcost.instrumentation.openai._sse import skip_usage_chunk
 from otel_llmcost.usage import Usage, from_openai
 
 __all__ = [
@@ -147,7 +148,10 @@ def deliver(call: LLMCall, result: Any, reader: Reader, *, injected: bool = Fals
     if _raw.track(call, result, reader):
         return result
     if call.request.stream and (hasattr(result, "__aiter__") or hasattr(result, "__iter__")):
-        return proxy_stream(call, result, reader.stream_handler(call, injected))
+        proxy = proxy_stream(call, result, reader.stream_handler(call, injected))
+        if injected:
+            skip_usage_chunk(result, proxy._self_item)
+        return proxy
     reader.finish(call, result)
     return result
 

@@ -6,6 +6,9 @@ Chat and legacy completion streams carry usage only in a final ``choices: []`` c
 completion — sees exactly the chunks it would have seen without us. A stream that ends without
 usage (stopped early, opted out, a server that sends none) is estimated from the streamed text.
 
+The SDK would build a pydantic chunk object for that hidden chunk only for the proxy to drop
+it; ``_sse.UsageChunkFilter`` takes it out of the stream's server-sent events first.
+
 Responses streams report usage in ``response.completed`` / ``response.incomplete`` /
 ``response.failed``; nothing is hidden.
 """
