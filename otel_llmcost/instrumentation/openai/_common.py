@@ -109,14 +109,30 @@ class Endpoint:
         return True
 
 
+# id(base URL object) -> (that object, api version, provider map, its Endpoint). Parsing the URL
+# and matching it against the provider hosts cost ~6 µs per call; a client's base URL object only
+# changes when the app assigns a new one. Holding the object keeps its id from being reused.
+_ENDPOINTS: dict[int, tuple[Any, Any, Mapping[str, str], Endpoint]] = {}
+_MAX_ENDPOINTS = 256
+
+
 def endpoint_of(resource: Any, telemetry: Telemetry) -> Endpoint:
     """The endpoint of an SDK resource (``client.chat.completions`` …) through its ``_client``."""
     client = getattr(resource, "_client", None)
-    base_url = str(getattr(client, "base_url", "") or "")
-    host, port = server_of(base_url)
-    provider = provider_for_url(base_url, sc.PROVIDER_OPENAI, telemetry.settings.provider_map)
+    url = getattr(client, "base_url", None)
     version = getattr(client, "_api_version", None)  # AzureOpenAI only
-    return Endpoint(provider, host, port, version if isinstance(version, str) else None)
+    provider_map = telemetry.settings.provider_map
+    cached = _ENDPOINTS.get(id(url))
+    if cached is not None and cached[0] is url and cached[1] == version and cached[2] is provider_map:
+        return cached[3]
+    base_url = str(url or "")
+    host, port = server_of(base_url)
+    provider = provider_for_url(base_url, sc.PROVIDER_OPENAI, provider_map)
+    endpoint = Endpoint(provider, host, port, version if isinstance(version, str) else None)
+    if len(_ENDPOINTS) >= _MAX_ENDPOINTS:  # bounded: an app creating clients in a loop
+        _ENDPOINTS.clear()
+    _ENDPOINTS[id(url)] = (url, version, provider_map, endpoint)
+    return endpoint
 
 
 def estimated(prompt_tokens: int | None, completion_text: str, model: str | None) -> Usage:

@@ -17,6 +17,7 @@ an estimate of the prompt alone. Raw calls get no ``include_usage`` injection (s
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -108,16 +109,23 @@ def _lookup(response: Any) -> _Tracked | None:
         return None
 
 
-def track(call: LLMCall, result: Any, reader: Reader) -> bool:
-    """Take charge of ``result`` if it is a raw response; False for anything else."""
+@functools.cache
+def _response_types() -> tuple[type, type]:
+    """The SDK's raw response classes, imported once (on the first call, after the SDK is)."""
     from openai._legacy_response import LegacyAPIResponse
     from openai._response import BaseAPIResponse
 
-    if isinstance(result, LegacyAPIResponse):
+    return LegacyAPIResponse, BaseAPIResponse
+
+
+def track(call: LLMCall, result: Any, reader: Reader) -> bool:
+    """Take charge of ``result`` if it is a raw response; False for anything else."""
+    legacy, base = _response_types()
+    if isinstance(result, legacy):
         if not call.request.stream:
             reader.finish(call, json.loads(result.http_response.content))
             return True
-    elif not isinstance(result, BaseAPIResponse):
+    elif not isinstance(result, base):
         return False
     tracked = _Tracked(call, reader)
     with _LOCK:

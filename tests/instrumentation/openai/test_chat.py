@@ -269,6 +269,20 @@ def test_provider_follows_the_base_url(
     assert attrs(only_span(otel))["gen_ai.provider.name"] == provider
 
 
+def test_a_new_base_url_on_the_same_client_is_seen(
+    otel: Otel, instrumented: LLMCostInstrumentor, sim: Simulator
+) -> None:
+    # The endpoint is cached per base URL object: assigning a new URL must not reuse the old one.
+    with openai.OpenAI(
+        base_url="https://api.groq.com/openai/v1", api_key="k", max_retries=0, http_client=routed_http(sim)
+    ) as other:
+        other.chat.completions.create(model="some-model", messages=HELLO)
+        other.base_url = "https://api.x.ai/v1"  # type: ignore[assignment]
+        other.chat.completions.create(model="some-model", messages=HELLO)
+    assert [attrs(s)["gen_ai.provider.name"] for s in otel.genai_spans()] == ["groq", "x_ai"]
+    assert [attrs(s)["server.address"] for s in otel.genai_spans()] == ["api.groq.com", "api.x.ai"]
+
+
 def test_mistral_stream_gets_no_injection(
     otel: Otel, instrumented: LLMCostInstrumentor, sim: Simulator
 ) -> None:
