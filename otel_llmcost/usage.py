@@ -29,7 +29,15 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.exceptions import InvalidUsageError
 
-__all__ = ["MAX_TOKENS_PER_CALL", "Usage", "from_anthropic", "from_attributes", "from_gemini", "from_openai"]
+__all__ = [
+    "MAX_TOKENS_PER_CALL",
+    "Usage",
+    "UsageCounts",
+    "from_anthropic",
+    "from_attributes",
+    "from_gemini",
+    "from_openai",
+]
 
 #: Larger than any context window plus output cap on sale today (10M); a count above it is a bug
 #: or an attack, not a bill.
@@ -182,6 +190,8 @@ class Usage:
 
 _COUNT_FIELDS = tuple(f.name for f in fields(Usage) if f.name != "estimated")
 _counts = operator.attrgetter(*_COUNT_FIELDS)
+#: A :class:`Usage`'s fields in order, ``Usage(*counts)``: where building one costs too much.
+UsageCounts = tuple[int, int, int, int, int, int, int, int, int, int, bool]
 
 # --- helpers ------------------------------------------------------------------------------------
 

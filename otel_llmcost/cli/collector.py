@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -13,6 +14,26 @@ from otel_llmcost.exceptions import ConfigError
 
 #: The first line on stdout once every port is bound; one ``key=value`` per address.
 READY_PREFIX = "otel-llmcost collector ready"
+
+
+#: Generation-0 threshold of the cyclic garbage collector in the collector process.
+GC_THRESHOLD = 10_000
+
+
+def _tune_gc() -> None:
+    """Make CPython's cyclic garbage collector cheap for the collector's allocation pattern.
+
+    What an export allocates (records, rows, protobuf wrappers) is freed by reference counting
+    once it is committed, but at the default threshold (700 container allocations not yet
+    freed) a generation-0 pass ran every ~200 spans, and passes over older generations walked
+    the whole startup heap (the price catalog alone is tens of thousands of objects): 3-6 µs of
+    a span's CPU in all. Everything loaded by now lives as long as the process, so it is
+    frozen out of every pass, and young objects are examined ~15x less often. Cyclic garbage
+    is still collected, a little later. Process-wide, so done here and not in ``Collector``,
+    which other programs embed.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD)
 
 
 class _BadConfig(click.ClickException):
@@ -95,6 +116,7 @@ def collector(
         instance.start()
     except OSError as err:
         raise click.ClickException(f"cannot start the collector: {err}") from None
+    _tune_gc()
     addresses = " ".join(f"{name}={address}" for name, address in instance.addresses.items())
     click.echo(f"{READY_PREFIX} {addresses} ledger={redact(instance.ledger.url)}")
     sys.stdout.flush()

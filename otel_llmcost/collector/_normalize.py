@@ -2,8 +2,9 @@
 
 Recognised emitters: ours, GenAI semconv (latest and ``gen_ai.system``-era), OpenLLMetry,
 OpenLIT, OpenInference and the anthropic SDK's own spans. Token conventions are read only through
-:func:`otel_llmcost.usage.from_attributes`; the cost is always ours, from the catalog — an
-emitter's own figure is kept as ``reported_cost_nanos`` and only compared.
+:func:`otel_llmcost.usage.from_attributes` (or ``usage_counts``, its exact fast path); the cost is
+always ours, from the catalog — an emitter's own figure is kept as ``reported_cost_nanos`` and
+only compared. Rows are priced in integers (``Pricer.price_nanos``), to the same nano-dollar.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, getcontext
 from typing import Any, Final
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_llmcost import semconv as sc
+from otel_llmcost.collector._counts import usage_counts
 from otel_llmcost.collector._otlp import (
     RESOURCE_KEYS,
     SPAN_KEYS,
@@ -31,8 +33,9 @@ from otel_llmcost.collector._otlp import (
 )
 from otel_llmcost.exceptions import InvalidUsageError
 from otel_llmcost.ledger._model import LedgerRecord
-from otel_llmcost.pricing import Cost, Pricer, normalize_provider, to_nanos
-from otel_llmcost.usage import Usage, from_attributes
+from otel_llmcost.pricing import Cost, ModelEntry, Pricer, normalize_provider, to_nanos
+from otel_llmcost.pricing import cost_nanos as _cost_nanos
+from otel_llmcost.usage import Usage, UsageCounts
 
 __all__ = [
     "REJECTION_REASONS", "REJECT_BAD_SPAN_ID", "REJECT_BAD_TIMESTAMP", "REJECT_DUPLICATE_CALL", "REJECT_MALFORMED_SPAN",
@@ -61,18 +64,13 @@ _INT64_MAX = 2**63 - 1  # both ledger engines store integers as signed 64-bit: a
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _NO_USAGE = Usage()
-_NO_NANOS = [0] * 7
+_NO_COUNTS: UsageCounts = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, False)  # Usage()'s fields
+_NO_NANOS = (0, 0, 0, 0, 0, 0, 0)
 _STATUS_ERROR = Status.STATUS_CODE_ERROR
 _DISCREPANCY_FLOOR_NANOS = 1_000  # $0.000001
+_POW10: tuple[int, ...] = tuple(10**n for n in range(10))
+_DECIMAL_DIGITS = 28  # Decimal's default precision: exact for any float's repr (17 digits) times 1e9
 
-# Cost.breakdown bucket -> index in _cost_nanos(): 0 is the total, then the LedgerRecord columns
-# input, output, cache_read, cache_write, reasoning, fees, grouped as Cost.input/.output/... are.
-_SLOTS = {
-    "input": 1, "input_audio": 1, "input_image": 1, "output": 2, "output_audio": 2, "cache_read": 3,
-    "cache_write_5m": 4, "cache_write_1h": 4, "reasoning": 5, "request_fees": 6,
-}  # fmt: skip
-_ONE = Decimal(1)
-_BILLION = Decimal(1_000_000_000)
 # Span-level overrides of what the resource says, and other attributes most spans lack: one
 # C-level isdisjoint() instead of a dict lookup per key.
 _SPAN_LEVEL = frozenset({
@@ -82,7 +80,6 @@ _SPAN_LEVEL = frozenset({
 _STREAM_KEYS = frozenset(
     {sc.LLMCOST_STREAMING, sc.GEN_AI_REQUEST_STREAM, sc.OPENLLMETRY_IS_STREAMING, sc.LLM_IS_STREAMING}
 )
-_REPORTED_COST_KEYS = frozenset({sc.GEN_AI_USAGE_COST_AMOUNT, sc.OPENLIT_COST, sc.OPENINFERENCE_COST_TOTAL})
 
 # The values Normalizer._call supplies, in the order it passes them.
 _RECORD_FIELDS = (
@@ -146,9 +143,37 @@ def is_discrepant(cost_nanos: int, reported_nanos: int) -> bool:
     return diff > _DISCREPANCY_FLOOR_NANOS and diff * 100 > abs(cost_nanos)
 
 
+def _float_nanos(value: float) -> int | None:
+    """``to_nanos(Decimal(repr(value)))`` in integers (``None`` for inf and nan, as Decimal's
+    is_finite() says): the digits of the shortest repr, scaled, banker's-rounded. Both are
+    exact (a repr has at most 17 digits, 27 once scaled: within the default 28-digit decimal
+    context), so they agree; a test holds them equal."""
+    text = repr(value)
+    whole, dot, fraction = text.partition(".")
+    if dot and len(fraction) <= 9 and "e" not in fraction:  # 0.00075: whole nano-dollars
+        return int(whole + fraction) * _POW10[9 - len(fraction)]
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    try:
+        digits = int(whole + fraction)
+    except ValueError:  # inf, nan
+        return None
+    shift = 9 - len(fraction) + (int(exponent) if exponent else 0)
+    scale: int = 10 ** abs(shift)
+    if shift >= 0:
+        return digits * scale
+    nanos, rest = divmod(abs(digits), scale)
+    if rest * 2 > scale or (rest * 2 == scale and nanos & 1):
+        nanos += 1
+    return -nanos if digits < 0 else nanos
+
+
 def _money_nanos(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
+    if value.__class__ is float and getcontext().prec >= _DECIMAL_DIGITS:  # the usual reported cost
+        nanos = _float_nanos(value)
+        return nanos if nanos is not None and -_INT64_MAX <= nanos <= _INT64_MAX else None
     try:
         # repr() of a float is its shortest round-trip decimal: 0.00045 stays 0.00045.
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
@@ -157,23 +182,6 @@ def _money_nanos(value: Any) -> int | None:
         return None
     # An absurd figure would fail the whole ledger write (and every export batched with it).
     return nanos if nanos is not None and -_INT64_MAX <= nanos <= _INT64_MAX else None
-
-
-def _cost_nanos(cost: Cost) -> list[int]:
-    """Total, then the six LedgerRecord cost columns, in nano-dollars.
-
-    Inlines ``to_nanos`` (same operations, so the same rounding; a test holds them equal) and
-    converts only the buckets present: Decimal work was a fifth of a span's time.
-    """
-    nanos = [int((cost.total * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN)), 0, 0, 0, 0, 0, 0]
-    slots: dict[int, Decimal] = {}
-    for bucket, amount in cost.breakdown.items():
-        slot = _SLOTS[bucket]
-        prior = slots.get(slot)
-        slots[slot] = amount if prior is None else prior + amount
-    for slot, amount in slots.items():
-        nanos[slot] = int((amount * _BILLION).quantize(_ONE, rounding=ROUND_HALF_EVEN))
-    return nanos
 
 
 def _resource_defaults(resource: Mapping[str, str]) -> tuple[str | None, ...]:
@@ -186,13 +194,11 @@ def _resource_defaults(resource: Mapping[str, str]) -> tuple[str | None, ...]:
     )  # fmt: skip
 
 
-class _Call:
-    __slots__ = ("cost", "key", "rank", "record", "span")
-
-    def __init__(
-        self, record: LedgerRecord, span: Span, cost: Cost | None, key: tuple[str, str] | None, rank: int
-    ) -> None:
-        self.record, self.span, self.cost, self.key, self.rank = record, span, cost, key, rank
+# A kept call: its record, span and Cost (for enrich), the (trace, response id) that identifies
+# it across emitters, and its rank among them. A tuple: a class instance cost ~0.4 µs a span.
+_Call = tuple[LedgerRecord, Span, Cost | None, tuple[str, str] | None, int]
+_KEY: Final = 3
+_RANK: Final = 4
 
 
 class Normalizer:
@@ -204,6 +210,8 @@ class Normalizer:
         self._now_ns = now_ns
         self._providers: dict[str, str | None] = {}
         self._days: dict[int, datetime] = {}
+        self._entries: dict[tuple[str | None, str | None, str | None], ModelEntry | None] = {}
+        self._entries_pricer = pricer
 
     def process(self, request: ExportTraceServiceRequest, *, enrich: bool = False) -> BatchResult:
         """One :class:`LedgerRecord` per GenAI call span with usage or an error.
@@ -214,6 +222,9 @@ class Normalizer:
         result = BatchResult()
         rejected = result.rejected
         ingested_ns = self._now_ns()
+        if self._entries_pricer is not self.pricer:  # resolved entries are the old pricer's
+            self._entries.clear()
+            self._entries_pricer = self.pricer
         kept: list[_Call] = []
         by_call: dict[tuple[str, str], int] = {}
         for resource_spans in request.resource_spans:
@@ -228,7 +239,7 @@ class Normalizer:
                         if not is_genai_call(attrs):
                             continue
                         result.genai_spans += 1
-                        call = self._call(span, attrs, scope, resource, ingested_ns)
+                        call = self._call(span, attrs, scope, resource, ingested_ns, enrich)
                     except InvalidUsageError as err:
                         rejected[err.reason] += 1
                         continue
@@ -241,20 +252,19 @@ class Normalizer:
                     if isinstance(call, str):
                         rejected[call] += 1
                         continue
-                    key = call.key
+                    key = call[_KEY]
                     if key is not None:
                         prior = by_call.get(key)
                         if prior is not None:
                             # One call seen by two emitters: keep ours, then the attributed one.
                             rejected[REJECT_DUPLICATE_CALL] += 1
-                            if call.rank > kept[prior].rank:
+                            if call[_RANK] > kept[prior][_RANK]:
                                 kept[prior] = call
                             continue
                         by_call[key] = len(kept)
                     kept.append(call)
         records = result.records
-        for call in kept:
-            record = call.record
+        for record, span, cost, _, _ in kept:
             records.append(record)
             if not record.priced:
                 result.unpriced += 1
@@ -263,7 +273,7 @@ class Normalizer:
             ):
                 result.discrepancies += 1
             if enrich:
-                enrich_span(call.span, call.cost)
+                enrich_span(span, cost)
         return result
 
     def _provider(self, raw: Any) -> str | None:
@@ -278,6 +288,15 @@ class Normalizer:
                 self._providers.clear()
             provider = self._providers[raw] = normalize_provider(raw)
             return provider
+
+    def _resolve(self, models: tuple[str | None, str | None, str | None]) -> ModelEntry | None:
+        # The entry of (response model, request model, provider): one lookup a span, not a
+        # resolve per name. Bounded: the names come from untrusted spans.
+        if len(self._entries) > 4096:
+            self._entries.clear()
+        response_model, request_model, provider = models
+        entry = self._entries[models] = self.pricer.resolve_first((response_model, request_model), provider)
+        return entry
 
     def _day(self, start_ns: int) -> datetime | None:
         # Prices change by the day (UTC): one datetime per day, not one per span.
@@ -300,10 +319,13 @@ class Normalizer:
         scope: str,
         resource: tuple[str | None, ...],
         ingested_ns: int,
+        enrich: bool,
     ) -> _Call | str | None:
         """The span's call, a rejection reason, or ``None`` when it has neither usage nor error.
 
         Every string-valued key of ``attrs`` holds a non-empty ``str`` (see ``read_attributes``).
+        The ``Cost`` is only priced for ``enrich``; the row's figures come from
+        ``Pricer.price_nanos``, which gives the same nano-dollars at a fraction of the work.
         """
         get = attrs.get
         trace_id, span_id = span.trace_id, span.span_id
@@ -324,17 +346,22 @@ class Normalizer:
             or get(sc.OPENINFERENCE_PROVIDER)
             or get(sc.OPENINFERENCE_SYSTEM)
         )
-        usage = from_attributes(attrs, provider=provider, scope_name=scope)
-        error = span.status.code == _STATUS_ERROR or sc.ERROR_TYPE in attrs
+        counts = usage_counts(attrs, provider, scope)  # the fields of usage.from_attributes()
+        # HasField first: most spans carry no status, and reading one builds a message wrapper.
+        error = (span.HasField("status") and span.status.code == _STATUS_ERROR) or sc.ERROR_TYPE in attrs
         operation = operation_name(attrs)
-        if usage is None and not (error and operation):
+        if counts is None and not (error and operation):
             return None  # nothing billed and nothing failed: not a row
         request_model = get(sc.GEN_AI_REQUEST_MODEL)
         response_model = get(sc.GEN_AI_RESPONSE_MODEL) or get(sc.OPENINFERENCE_MODEL_NAME)
         if request_model is None and response_model is None:
             return REJECT_MISSING_MODEL
         pricer = self.pricer
-        entry = pricer.resolve_first((response_model, request_model), provider)
+        models = (response_model, request_model, provider)
+        try:
+            entry = self._entries[models]
+        except KeyError:
+            entry = self._resolve(models)
         # The tier the response says was used; the requested one only when none is reported.
         tier = (
             get(sc.GEN_AI_OPENAI_RESPONSE_SERVICE_TIER)
@@ -344,13 +371,18 @@ class Normalizer:
             or get(sc.GEN_AI_OPENAI_REQUEST_SERVICE_TIER)
         )
         cost = None
+        priced: tuple[str, str, Sequence[int]] | None = None
         if entry is not None:
-            cost = pricer.price_entry(entry, usage or _NO_USAGE, at=at, service_tier=tier)
-        if cost is not None:
-            nanos = _cost_nanos(cost)
-            tier = cost.service_tier
+            if enrich:
+                usage = Usage(*counts) if counts is not None else _NO_USAGE
+                cost = pricer.price_entry(entry, usage, at=at, service_tier=tier)
+                priced = (cost.model, cost.service_tier, _cost_nanos(cost)) if cost is not None else None
+            else:
+                priced = pricer.price_nanos(entry, counts or _NO_COUNTS, at=at, service_tier=tier)
+        if priced is not None:
+            pricing_model, tier, nanos = priced
         else:
-            nanos = _NO_NANOS
+            pricing_model, nanos = None, _NO_NANOS
         finish = get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
         if finish is not None:
             if finish.__class__ is tuple:
@@ -360,13 +392,12 @@ class Normalizer:
         max_tokens = get(sc.GEN_AI_REQUEST_MAX_TOKENS)
         if max_tokens.__class__ is float and max_tokens.is_integer():
             max_tokens = int(max_tokens)
-        reported = None
-        if not _REPORTED_COST_KEYS.isdisjoint(attrs):
-            reported = get(sc.GEN_AI_USAGE_COST_AMOUNT)
+        reported = get(sc.GEN_AI_USAGE_COST_AMOUNT)  # attrs hold no None: absent is None
+        if reported is None:
+            reported = get(sc.OPENLIT_COST)
             if reported is None:
-                reported = get(sc.OPENLIT_COST)
-                if reported is None:
-                    reported = get(sc.OPENINFERENCE_COST_TOTAL)
+                reported = get(sc.OPENINFERENCE_COST_TOTAL)
+        if reported is not None:
             reported = _money_nanos(reported)
         streaming = not _STREAM_KEYS.isdisjoint(attrs) and (
             get(sc.LLMCOST_STREAMING) is True
@@ -394,7 +425,9 @@ class Normalizer:
             ) is not None
             team, project, user = span_team or team, span_project or project, span_user or user
             feature, thread, run = span_feature or feature, span_thread or thread, span_run or run
-        usage = usage or _NO_USAGE
+        inp, cache_read, write_5m, write_1h, out, reasoning, in_audio, out_audio, _, web, estimated = (
+            counts or _NO_COUNTS
+        )
         trace_hex = trace_id.hex()
         response_id = get(sc.GEN_AI_RESPONSE_ID)
         # _RECORD_FIELDS order, one line per group of LedgerRecord columns.
@@ -402,9 +435,8 @@ class Normalizer:
             trace_hex, span_id.hex(), start_ns, end_ns,
             provider or (entry.provider if entry is not None else UNKNOWN), operation or UNKNOWN,
             request_model, response_model, response_id,
-            cost.model if cost is not None else None, pricer.version, cost is not None, tier,
-            usage.input, usage.cache_read, usage.cache_write_5m, usage.cache_write_1h, usage.output,
-            usage.reasoning, usage.input_audio, usage.output_audio, usage.web_search_requests, usage.estimated,
+            pricing_model, pricer.version, priced is not None, tier,
+            inp, cache_read, write_5m, write_1h, out, reasoning, in_audio, out_audio, web, estimated,
             *nanos, reported,
             STATUS_ERROR if error else STATUS_OK, get(sc.ERROR_TYPE), finish or get(sc.ANTHROPIC_STOP_REASON),
             max_tokens if max_tokens.__class__ is int and 0 < max_tokens <= _INT64_MAX else None, streaming,
@@ -413,4 +445,4 @@ class Normalizer:
         )  # fmt: skip
         key = (trace_hex, response_id) if response_id is not None else None
         rank = (2 if scope == sc.INSTRUMENTATION_SCOPE else 0) + attributed
-        return _Call(record, span, cost, key, rank)
+        return record, span, cost, key, rank

@@ -82,10 +82,21 @@ def read_attributes(attributes: Iterable[KeyValue], wanted: Mapping[str, str]) -
             continue
         value = kv.value
         if hint:
-            fast = getattr(value, hint)
-            if fast:
-                out[key] = fast
-                continue
+            if hint == "array_value":
+                # The usual one finish reason without the recursive any_value(): a non-empty
+                # string_value means that is the element's kind. Other arrays, and a value that
+                # is no array (so has no elements here), take the full decode.
+                items = value.array_value.values
+                if len(items) == 1:
+                    first = items[0].string_value
+                    if first:
+                        out[key] = (first,)
+                        continue
+            else:
+                fast = getattr(value, hint)
+                if fast:
+                    out[key] = fast
+                    continue
         kind = value.WhichOneof("value")
         if kind is None:
             continue
@@ -267,11 +278,13 @@ _USAGE_KEYS = (
     sc.OPENINFERENCE_PROMPT_AUDIO, sc.LLMCOST_USAGE_OUTPUT_AUDIO, sc.OPENINFERENCE_COMPLETION_AUDIO,
     sc.LLMCOST_USAGE_WEB_SEARCH, sc.GEN_AI_REQUEST_MAX_TOKENS,
 )  # fmt: skip
-_OTHER_KEYS = (
-    sc.LLMCOST_USAGE_ESTIMATED, sc.GEN_AI_RESPONSE_FINISH_REASONS, sc.LLMCOST_STREAMING, sc.GEN_AI_REQUEST_STREAM,
-    sc.OPENLLMETRY_IS_STREAMING, sc.LLM_IS_STREAMING, sc.GEN_AI_USAGE_COST_AMOUNT, sc.OPENLIT_COST,
-    sc.OPENINFERENCE_COST_TOTAL,
+# Flags, and costs as the emitters write them: the hint is only a first guess (see read_attributes).
+_BOOL_KEYS = (
+    sc.LLMCOST_USAGE_ESTIMATED, sc.LLMCOST_STREAMING, sc.GEN_AI_REQUEST_STREAM, sc.OPENLLMETRY_IS_STREAMING,
+    sc.LLM_IS_STREAMING,
 )  # fmt: skip
+_DOUBLE_KEYS = (sc.GEN_AI_USAGE_COST_AMOUNT, sc.OPENLIT_COST, sc.OPENINFERENCE_COST_TOTAL)
+_ARRAY_KEYS = (sc.GEN_AI_RESPONSE_FINISH_REASONS,)
 _RESOURCE_KEYS = (
     sc.SERVICE_NAME, sc.DEPLOYMENT_ENVIRONMENT_NAME, sc.DEPLOYMENT_ENVIRONMENT, sc.K8S_NAMESPACE_NAME,
     sc.K8S_POD_NAME, *sc.ATTRIBUTION_KEYS.values(),
@@ -287,7 +300,9 @@ _STRING_KEYS = (
 #: Span attribute -> AnyValue field hint, for :func:`read_attributes`: every key normalization reads.
 SPAN_KEYS: Final = {
     **dict.fromkeys(_USAGE_KEYS, "int_value"),
-    **dict.fromkeys(_OTHER_KEYS, ""),
+    **dict.fromkeys(_BOOL_KEYS, "bool_value"),
+    **dict.fromkeys(_DOUBLE_KEYS, "double_value"),
+    **dict.fromkeys(_ARRAY_KEYS, "array_value"),
     **dict.fromkeys(_STRING_KEYS, "string_value"),
 }
 #: The resource attributes normalization reads (service, environment, Kubernetes, attribution).

@@ -15,7 +15,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from operator import attrgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -29,12 +30,26 @@ Row = tuple[Any, ...]
 _NO_FILTERS = Filters()
 _as_row: Callable[[LedgerRecord], Row] = attrgetter(*COLUMN_NAMES)
 _TEXT_INDEXES = tuple(i for i, c in enumerate(COLUMNS) if c.kind is str)
+_texts: Callable[[Row], Row] = itemgetter(*_TEXT_INDEXES)
+
+
+def _may_hold_nul(rows: list[Row]) -> bool:
+    """False when no text column of ``rows`` holds NUL: one C-level pass over one joined string,
+    where the per-column check below is a Python step per value. (A value that is not a str
+    fails the join: the per-column path then decides, as it always did.)"""
+    try:
+        joined = "".join(filter(None, chain.from_iterable(map(_texts, rows))))
+    except TypeError:
+        return True
+    return "\x00" in joined
 
 
 def _without_nul(rows: list[Row]) -> list[Row]:
     """``rows`` with NUL in text replaced by U+FFFD. PostgreSQL text cannot hold NUL (one would
     fail the whole batch's transaction) and import refuses it, so neither engine stores it:
     what the ledger holds is the same, exportable and importable, on both."""
+    if not _may_hold_nul(rows):
+        return rows
     for index in _TEXT_INDEXES:
         if any(row[index] is not None and "\x00" in row[index] for row in rows):
             rows = [
@@ -155,7 +170,12 @@ class SqlLedger(ABC):
         """:meth:`insert`, returning the records that were written (each key at most once)."""
         if not records:
             return []
-        written = self._insert_rows(_without_nul([_as_row(record) for record in records]))
+        rows = [_as_row(record) for record in records]
+        stored = _without_nul(rows)
+        written = self._insert_rows(stored)
+        if stored is rows and len(written) == len(records):
+            # The usual: no key changed on the way (no NUL), all distinct, and all new.
+            return list(records)
         new: list[LedgerRecord] = []
         for record in records:
             key = (record.trace_id, record.span_id)

@@ -159,7 +159,7 @@ class SqliteLedger(SqlLedger):
         with self._write_connection() as conn, self._transaction(conn):
             # Row by row so each row's rowcount says whether it was new: metrics built from the
             # new rows then count every call exactly once. Still one transaction, one fsync.
-            execute = conn.execute
+            execute = conn.cursor().execute  # one cursor: conn.execute() makes one per row
             sql = self._insert_sql
             for row in rows:
                 if execute(sql, row).rowcount:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +20,10 @@ from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES, env_str
 from otel_llmcost.exceptions import UnknownModelError
 from otel_llmcost.pricing._catalog import BUCKETS, SERVICE_TIERS, Catalog, ModelEntry, load_default_catalog
 from otel_llmcost.pricing._engine import STANDARD_TIER, Cost, compute_cost, positive_usd, to_nanos
+from otel_llmcost.pricing._nanos import cost_nanos, price_nanos
 from otel_llmcost.pricing._overrides import Overrides, load_overrides
 from otel_llmcost.pricing._resolve import Resolver, normalize_provider
-from otel_llmcost.usage import Usage
+from otel_llmcost.usage import Usage, UsageCounts
 
 __all__ = [
     "BUCKETS",
@@ -31,6 +32,7 @@ __all__ = [
     "Cost",
     "ModelEntry",
     "Pricer",
+    "cost_nanos",
     "estimate_cost",
     "get_pricer",
     "normalize_provider",
@@ -107,6 +109,23 @@ class Pricer:
         discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
         return compute_cost(
             entry, usage, at=at, service_tier=service_tier, price_version=self.version, discount=discount
+        )
+
+    def price_nanos(
+        self,
+        entry: ModelEntry,
+        counts: UsageCounts,
+        *,
+        at: datetime | None = None,
+        service_tier: str | None = None,
+    ) -> tuple[str, str, Sequence[int]] | None:
+        """:meth:`price_entry` as the ledger stores it: (catalog key, service tier, nano-dollars:
+        the total, input, output, cache read, cache write, reasoning, request fees); ``counts``
+        are a :class:`Usage`'s fields in order. The collector's path: no ``Decimal`` for the usual
+        prices, and the same figures to the nano-dollar."""
+        discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+        return price_nanos(
+            entry, counts, at=at, service_tier=service_tier, discount=discount, price_version=self.version
         )
 
     def price(

@@ -16,7 +16,7 @@ from typing import Final
 from otel_llmcost.pricing._catalog import BUCKETS, ModelEntry, PricePeriod, PriceTable
 from otel_llmcost.usage import Usage
 
-__all__ = ["STANDARD_TIER", "Cost", "compute_cost", "to_nanos"]
+__all__ = ["STANDARD_TIER", "Cost", "compute_cost", "day_of", "normalize_tier", "table_for", "to_nanos"]
 
 STANDARD_TIER: Final = "standard"
 _ZERO = Decimal(0)
@@ -109,11 +109,26 @@ class Cost:
         return to_nanos(self.total)
 
 
-def _table_for(period: PricePeriod, usage: Usage, tier: str) -> tuple[PriceTable, int | None, bool]:
-    """The price table for this request: long-context first (whole request), then service tier."""
+def day_of(at: datetime | None) -> date:
+    """The UTC day whose prices apply at ``at`` (today when ``None``; a naive datetime means UTC)."""
+    return _today_utc() if at is None else (at.astimezone(timezone.utc) if at.tzinfo else at).date()
+
+
+def normalize_tier(service_tier: str | None) -> str:
+    """A requested or reported service tier as the catalog names it (the provider's default
+    tier names all mean standard)."""
+    tier = STANDARD_TIER if not service_tier else service_tier.lower()
+    if tier in ("default", "auto", "standard_only", "on_demand"):
+        tier = STANDARD_TIER
+    return tier
+
+
+def table_for(period: PricePeriod, total_input: int, tier: str) -> tuple[PriceTable, int | None, bool]:
+    """The price table for a request with ``total_input`` input tokens (cache included):
+    long-context first (whole request), then service tier; with the long-context threshold
+    applied and whether the tier fell back to standard."""
     table, tiers, threshold = period.table, period.tiers, None
     if period.long_context:
-        total_input = usage.total_input
         for rule in period.long_context:
             if rule.applies(total_input):
                 table, tiers, threshold = rule.table, rule.tiers, rule.threshold
@@ -144,11 +159,8 @@ def compute_cost(
     ``None`` when no price period covers ``at`` (a call older than the first known price).
     ``discount`` is a fraction (0.15 = 15% off list) applied to every bucket.
     """
-    # A naive datetime means UTC.
-    day = _today_utc() if at is None else (at.astimezone(timezone.utc) if at.tzinfo else at).date()
-    tier = STANDARD_TIER if not service_tier else service_tier.lower()
-    if tier in ("default", "auto", "standard_only", "on_demand"):
-        tier = STANDARD_TIER
+    day = day_of(at)
+    tier = normalize_tier(service_tier)
     if entry.free:
         return Cost(
             total=_ZERO,
@@ -162,7 +174,7 @@ def compute_cost(
     period = entry.period_at(day)
     if period is None:
         return None
-    table, threshold, fallback = _table_for(period, usage, tier)
+    table, threshold, fallback = table_for(period, usage.total_input if period.long_context else 0, tier)
     breakdown: dict[str, Decimal] = {}
     total = _ZERO
     for bucket, tokens, price in zip(BUCKETS, _usage_counts(usage), _table_prices(table), strict=True):

@@ -227,3 +227,26 @@ def test_one_call_from_two_emitters_is_counted_once(ledger: LedgerBackend) -> No
     assert ledger.insert_new([ours, sdk]) == [ours]
     assert ledger.insert_new([sdk, other_trace, no_id]) == [other_trace, no_id]
     assert ledger.count() == 3
+
+
+def test_nul_is_replaced_in_every_text_column_and_a_changed_key_is_not_reported_new(
+    ledger: LedgerBackend,
+) -> None:
+    """NUL becomes U+FFFD wherever it is; a record whose key it changed is stored under the new
+    key, so it is not among the records reported written (its key was not)."""
+    clean = make_record(1, team="t")
+    dirty = make_record(2, team="a\x00b", request_model="\x00")
+    renamed = make_record(3, span_id="\x00" + "3" * 15)
+    assert ledger.insert_new([clean, dirty, renamed]) == [clean, dirty]
+    stored = {(r.span_id, r.team, r.request_model) for r in ledger.records()}
+    assert stored == {
+        (clean.span_id, "t", "gpt-4o"),
+        (dirty.span_id, "a\ufffdb", "\ufffd"),
+        ("\ufffd" + "3" * 15, None, "gpt-4o"),
+    }
+
+
+def test_a_value_of_the_wrong_type_in_a_text_column_still_fails_the_batch(ledger: LedgerBackend) -> None:
+    with pytest.raises(TypeError):
+        ledger.insert([make_record(1), make_record(2, team=5)])
+    assert ledger.count() == 0

@@ -110,7 +110,7 @@ def _lookup(response: Any) -> _Tracked | None:
 
 
 @functools.cache
-def _response_types() -> tuple[type, type]:
+def _response_types() -> tuple[Any, Any]:
     """The SDK's raw response classes, imported once (on the first call, after the SDK is)."""
     from openai._legacy_response import LegacyAPIResponse
     from openai._response import BaseAPIResponse
