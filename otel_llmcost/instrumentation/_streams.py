@@ -8,6 +8,7 @@ closed, exits its ``with`` block, or is garbage-collected — whichever comes fi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import wrapt
@@ -20,7 +21,9 @@ _logger = logging.getLogger(__name__)
 
 
 class StreamHandler(Protocol):
-    """Provider-specific accounting for one stream."""
+    """Provider-specific accounting for one stream. A handler with a false ``per_item`` class
+    attribute does its accounting elsewhere (before the SDK parses the events): the proxy then
+    does not call :meth:`on_item` at all."""
 
     def on_item(self, item: Any) -> bool:
         """Account for one item; return True to hide it from the caller (an injected usage chunk)."""
@@ -39,6 +42,7 @@ class _Base(wrapt.ObjectProxy[Any]):
         self._self_handler = handler
         self._self_ended = False
         self._self_first = True
+        self._self_per_item = bool(getattr(handler, "per_item", True))
 
     def _self_item(self, item: Any) -> bool:
         try:
@@ -76,8 +80,24 @@ class SyncStreamProxy(_Base):
         super().__init__(wrapped, call, handler)
         self._self_iterator: Any = None
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # A handler without per-item accounting needs nothing between the chunks but the end of
+        # the stream: a generator resumes cheaper than ``__next__`` is called on a proxy.
+        return self if self._self_per_item else self._self_chunks()
+
+    def _self_chunks(self) -> Iterator[Any]:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = iter(self.__wrapped__)
+        try:
+            for item in iterator:  # noqa: UP028 - ``yield from`` would close ``iterator`` on a break
+                yield item
+        except GeneratorExit:  # the loop was left: the stream may still be resumed, or closed
+            raise
+        except BaseException as exc:
+            self._self_end(exc, complete=False)
+            raise
+        self._self_end(None, complete=True)
 
     def __next__(self) -> Any:
         if self._self_iterator is None:
@@ -91,7 +111,7 @@ class SyncStreamProxy(_Base):
             except BaseException as exc:
                 self._self_end(exc, complete=False)
                 raise
-            if not self._self_item(item):
+            if not self._self_per_item or not self._self_item(item):
                 return item
 
     def __enter__(self) -> SyncStreamProxy:
@@ -131,7 +151,7 @@ class AsyncStreamProxy(_Base):
             except BaseException as exc:
                 self._self_end(exc, complete=False)
                 raise
-            if not self._self_item(item):
+            if not self._self_per_item or not self._self_item(item):
                 return item
 
     async def __aenter__(self) -> AsyncStreamProxy:

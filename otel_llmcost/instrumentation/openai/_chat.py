@@ -33,7 +33,8 @@ from otel_llmcost.instrumentation.openai._messages import (
     chat_prompt_texts,
     completion_text,
 )
-from otel_llmcost.instrumentation.openai._streams import ChatStreamHandler
+from otel_llmcost.instrumentation.openai._sse import ChatTap
+from otel_llmcost.instrumentation.openai._streams import ChatStreamHandler, TappedChatStreamHandler
 from otel_llmcost.usage import Usage, from_openai
 
 __all__ = ["ChatReader", "plan_chat", "plan_legacy", "should_inject"]
@@ -64,6 +65,10 @@ class ChatReader:
 
     def stream_handler(self, call: LLMCall, injected: bool) -> ChatStreamHandler:
         return ChatStreamHandler(call, self, injected)
+
+    def tapped_stream_handler(self, call: LLMCall, tap: ChatTap) -> TappedChatStreamHandler:
+        """The accounting for an SDK stream whose events ``tap`` reads (see ``_sse``)."""
+        return TappedChatStreamHandler(call, self, tap)
 
     def finish_unread(self, call: LLMCall) -> None:
         call.finish(self.estimate(call, ""))

@@ -18,7 +18,7 @@ from otel_llmcost.instrumentation._streams import AsyncStreamProxy, StreamHandle
 from otel_llmcost.instrumentation._telemetry import Telemetry
 from otel_llmcost.instrumentation._tokens import count_tokens
 from otel_llmcost.instrumentation._wrap import Wrapper
-from otel_llmcost.instrumentation.openai._sse import skip_usage_chunk
+from otel_llmcost.instrumentation.openai._sse import install_tap
 from otel_llmcost.usage import Usage, from_openai
 
 __all__ = [
@@ -164,10 +164,12 @@ def deliver(call: LLMCall, result: Any, reader: Reader, *, injected: bool = Fals
     if _raw.track(call, result, reader):
         return result
     if call.request.stream and (hasattr(result, "__aiter__") or hasattr(result, "__iter__")):
-        proxy = proxy_stream(call, result, reader.stream_handler(call, injected))
-        if injected:
-            skip_usage_chunk(result, proxy._self_item)
-        return proxy
+        tapped = getattr(reader, "tapped_stream_handler", None)
+        tap = install_tap(result, call, injected) if tapped is not None else None
+        handler = tapped(call, tap) if tapped is not None and tap is not None else None
+        if handler is None:
+            handler = reader.stream_handler(call, injected)
+        return proxy_stream(call, result, handler)
     reader.finish(call, result)
     return result
 

@@ -1,70 +1,152 @@
-"""The usage-only chunk we asked for, taken out of a chat stream before the SDK parses it.
+"""A chat stream's accounting, done on the server-sent events' JSON text before the SDK parses it.
 
-When we inject ``stream_options.include_usage``, the stream ends with a ``choices: []`` chunk the
-caller did not ask for, and the stream proxy hides it. The SDK would first build a pydantic chunk
-object for it — as costly as any chunk the caller reads (~60 µs) — only for the proxy to drop
-it. :class:`UsageChunkFilter` sits in front of the SDK stream's server-sent-event decoder instead
-and hands that chunk's JSON to the proxy as a wire dict.
+:class:`ChatTap` sits in front of an SDK ``Stream``/``AsyncStream``'s event decoder. For every
+event it keeps a reference to the JSON text the SDK is about to parse (a string: no copy, nothing
+for the garbage collector to walk), notes the chunks that carry a ``finish_reason``, and parses
+only the chunk that carries usage. The stream's span is finished from those texts at the end,
+parsing only the few chunks it needs (:class:`~._streams.TappedChatStreamHandler`), instead of
+reading every chunk object on its way to the application.
+
+When we injected ``stream_options.include_usage`` the tap also undoes what it changed on the wire:
+the usage-only chunk the caller did not ask for never reaches the SDK (no chunk object is built
+for it), and the ``"usage": null`` member the server then adds to every other chunk is taken out
+of the JSON text, so the SDK builds exactly the chunk objects it would have built without us —
+down to ``model_fields_set`` — and spends no time parsing the extra member.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-__all__ = ["UsageChunkFilter", "skip_usage_chunk"]
+from otel_llmcost.instrumentation._call import LLMCall
 
-# What follows ``"choices"`` in a chunk's JSON when the list is empty, however the server spaces it.
-_EMPTY_LIST = re.compile(r"\s*:\s*\[\s*\]")
+__all__ = ["ChatTap", "install_tap", "without_null_usage"]
+
+_logger = logging.getLogger(__name__)
+
+# What follows a member's key when its value is null, however the server spaces it.
+_NULL_VALUE = re.compile(r"\s*:\s*null(?![\w])")
+_COMMA = re.compile(r"\s*,")
+_USAGE_KEY = '"usage"'
+_NULL_TAILS = (',"usage":null}', ', "usage": null}')
+_FINISH_KEY = '"finish_reason"'
+_FINISH_NULLS = (":null", ": null")
 
 
-class UsageChunkFilter:
-    """An SDK stream's server-sent-event decoder (``SSEBytesDecoder``) without the usage-only
-    chunk we asked for: ``accept`` (the proxy's item hook) reads it from its JSON and says
-    whether it is hidden; a chunk it does not hide goes to the SDK as usual."""
+def without_null_usage(data: str, at: int, end: int) -> str:
+    """``data`` without the ``"usage": null`` member found at ``at`` (its key) .. ``end`` (after
+    ``null``), and without the comma that separated it from its neighbour."""
+    before = at - 1
+    while before >= 0 and data[before] in " \t\r\n":
+        before -= 1
+    if before >= 0 and data[before] == ",":  # "…, "usage": null": drop the comma before it
+        return data[:before] + data[end:]
+    comma = _COMMA.match(data, end)  # the object's first member: drop the comma after it
+    return data[:at] + data[comma.end() if comma is not None else end :]
 
-    def __init__(self, decoder: Any, accept: Callable[[Any], bool]) -> None:
+
+class ChatTap:
+    """An SDK chat stream's event decoder (``SSEBytesDecoder``) with our accounting in front.
+
+    ``chunks`` holds the JSON text of every chunk the SDK parses for the caller, in order;
+    ``finished`` those with a non-null ``finish_reason``; ``usage_chunk`` the parsed chunk that
+    carried usage. A chunk whose text is not what we expect is passed on untouched: the SDK reads
+    it and reports what is wrong with it.
+    """
+
+    __slots__ = ("_call", "_decoder", "_event_type", "_injected", "chunks", "finished", "usage_chunk")
+
+    def __init__(self, decoder: Any, call: LLMCall, injected: bool, event_type: Any = None) -> None:
         self._decoder = decoder
-        self._accept = accept
+        self._call = call
+        self._injected = injected
+        self._event_type: Any = event_type
+        """The SDK's ``ServerSentEvent`` class: only its events get their null usage removed."""
+        self.chunks: list[str] = []
+        self.finished: list[str] = []
+        self.usage_chunk: dict[str, Any] | None = None
 
-    def _hidden(self, sse: Any) -> bool:
+    def _passes(self, sse: Any) -> bool:
+        """Account for one event; False hides it from the SDK (the usage chunk we asked for).
+
+        This runs for every event of the stream, so the common layouts take substring tests
+        (C speed) and only the unusual ones a regular expression.
+        """
         try:
             data = sse.data
-            # This runs for every event of the stream: a substring search (a regex search cost
-            # ~4,000 instructions per chunk), a match anchored after it, and json.loads only for
-            # the chunk whose choices are empty.
-            at = data.find('"choices"')
-            if at < 0 or sse.event or not _EMPTY_LIST.match(data, at + 9):
-                return False
-            item = json.loads(data)
-            if type(item) is not dict or item.get("choices") or item.get("usage") is None or "error" in item:
-                return False
-        except Exception:  # not our chunk: the SDK reads it (and reports what is wrong with it)
+            chunks = self.chunks
+            if not chunks:
+                self._call.first_chunk()
+            if data[:1] != "{" or sse.event:  # "[DONE]", named events: not chat chunks
+                return True
+            if data.endswith(_NULL_TAILS):  # where OpenAI puts it, compact or spaced
+                if self._injected and type(sse) is self._event_type:
+                    data = sse._data = data[: data.rindex(",")] + "}"  # what ``sse.data`` returns
+            else:
+                at = data.rfind(_USAGE_KEY)
+                if at >= 0:
+                    null = _NULL_VALUE.match(data, at + 7)
+                    if null is None:
+                        if self._usage(data):
+                            return False
+                    elif self._injected and type(sse) is self._event_type:
+                        data = sse._data = without_null_usage(data, at, null.end())
+            chunks.append(data)
+            # Every chunk names its choice's finish_reason, null until the choice ends. (A chunk
+            # carries one choice, even with n > 1; any spacing but these two is noted and read.)
+            at = data.rfind(_FINISH_KEY)
+            if at >= 0 and not data.startswith(_FINISH_NULLS, at + 15):
+                self.finished.append(data)
+        except Exception:
+            _logger.debug("otel-llmcost: openai stream accounting failed", exc_info=True)
+        return True
+
+    def _usage(self, data: str) -> bool:
+        """Note the chunk carrying usage; True when it is the usage-only chunk we asked for."""
+        item = json.loads(data)
+        if type(item) is not dict or item.get("usage") is None or "error" in item:
             return False
-        return self._accept(item)
+        self.usage_chunk = item
+        return self._injected and not item.get("choices")
 
     def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[Any]:
-        hidden = self._hidden
+        passes = self._passes
         for sse in self._decoder.iter_bytes(iterator):
-            if not hidden(sse):
+            if passes(sse):
                 yield sse
 
     async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[Any]:
-        hidden = self._hidden
+        passes = self._passes
         async for sse in self._decoder.aiter_bytes(iterator):
-            if not hidden(sse):
+            if passes(sse):
                 yield sse
 
 
-def skip_usage_chunk(stream: Any, accept: Callable[[Any], bool]) -> None:
-    """Put :class:`UsageChunkFilter` in front of an SDK ``Stream``/``AsyncStream``'s decoder.
+@functools.cache
+def _event_type() -> type | None:
+    """The SDK's ``ServerSentEvent`` class, imported once (the SDK is loaded by the first stream)."""
+    try:
+        from openai._streaming import ServerSentEvent
+    except ImportError:  # pragma: no cover - every openai 3.x has it
+        return None
+    return ServerSentEvent
 
-    Called as soon as the SDK returns the stream: its event generator only reads ``_decoder``
-    when first iterated. Anything else (a raw response, an SDK without ``_decoder``) is left
-    alone, and the proxy hides the usage chunk as before.
+
+def install_tap(stream: Any, call: LLMCall, injected: bool) -> ChatTap | None:
+    """Put a :class:`ChatTap` in front of an SDK ``Stream``/``AsyncStream``'s decoder.
+
+    Called as soon as the SDK returns the stream: its event generator reads ``_decoder`` only
+    when first iterated. None for anything else (a raw response, an SDK without ``_decoder``):
+    the stream proxy then reads the chunk objects instead.
     """
     decoder = getattr(stream, "_decoder", None)
-    if decoder is not None and hasattr(decoder, "iter_bytes") and hasattr(decoder, "aiter_bytes"):
-        stream._decoder = UsageChunkFilter(decoder, accept)
+    if decoder is None or not hasattr(decoder, "iter_bytes") or not hasattr(decoder, "aiter_bytes"):
+        return None
+    tap = ChatTap(decoder, call, injected, _event_type())
+    stream._decoder = tap
+    return tap

@@ -6,8 +6,10 @@ Chat and legacy completion streams carry usage only in a final ``choices: []`` c
 completion — sees exactly the chunks it would have seen without us. A stream that ends without
 usage (stopped early, opted out, a server that sends none) is estimated from the streamed text.
 
-The SDK would build a pydantic chunk object for that hidden chunk only for the proxy to drop
-it; ``_sse.UsageChunkFilter`` takes it out of the stream's server-sent events first.
+For the SDK's own ``Stream``/``AsyncStream`` none of this happens on the chunk objects:
+``_sse.ChatTap`` reads the chunks' JSON text before the SDK parses it (and takes out the usage
+chunk), and :class:`TappedChatStreamHandler` finishes the span from that text at the end.
+:class:`ChatStreamHandler` reads chunk objects for everything else (raw responses).
 
 Responses streams report usage in ``response.completed`` / ``response.incomplete`` /
 ``response.failed``; nothing is hidden.
@@ -15,6 +17,7 @@ Responses streams report usage in ``response.completed`` / ``response.incomplete
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +31,15 @@ from otel_llmcost.usage import Usage, from_openai
 if TYPE_CHECKING:
     from otel_llmcost.instrumentation.openai._chat import ChatReader
     from otel_llmcost.instrumentation.openai._responses import ResponsesReader
+    from otel_llmcost.instrumentation.openai._sse import ChatTap
 
-__all__ = ["ChatStreamHandler", "ResponsesStreamHandler", "async_helper_close", "sync_helper_close"]
+__all__ = [
+    "ChatStreamHandler",
+    "ResponsesStreamHandler",
+    "TappedChatStreamHandler",
+    "async_helper_close",
+    "sync_helper_close",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -129,6 +139,61 @@ class ChatStreamHandler:
             }
             for index, parts in sorted(self._per_choice(self._reader.delta_content).items())
         ]
+
+
+class TappedChatStreamHandler:
+    """A chat stream whose chunks :class:`~._sse.ChatTap` saw as JSON text: nothing to do per chunk
+    (the proxy does not call :meth:`on_item`); at the end, a :class:`ChatStreamHandler` is given
+    the chunks it needs, parsed. That is the first chunks (id, model, service tier), those with a
+    ``finish_reason`` and the usage chunk — or every chunk when the text itself is needed: an
+    estimate (no usage came) or captured content.
+    """
+
+    per_item = False
+
+    def __init__(self, call: LLMCall, reader: ChatReader, tap: ChatTap) -> None:
+        self._tap = tap
+        self._inner = ChatStreamHandler(call, reader, injected=False)
+
+    def on_item(self, item: Any) -> bool:
+        return False
+
+    def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
+        tap, inner = self._tap, self._inner
+        usage_chunk = tap.usage_chunk
+        if usage_chunk is None or call.telemetry.settings.capture_content:
+            texts = tap.chunks
+        else:
+            texts = []
+            for data in tap.chunks:  # the first chunk, or the first few (Azure's prompt filter results)
+                texts.append(data)
+                if len(texts) >= _HEAD or _identified(data):
+                    break
+            texts += tap.finished
+        for data in texts:
+            item = _parsed(data)
+            if item is not None and item is not usage_chunk:
+                inner.on_item(item)
+        if usage_chunk is not None:
+            inner.on_item(usage_chunk)
+        inner.on_end(call, error, complete)
+
+
+#: How many leading chunks to read for the response id and model at most.
+_HEAD = 3
+
+
+def _identified(data: str) -> bool:
+    """Whether a chunk's text names both the response id and the model (most first chunks)."""
+    return '"id"' in data and '"model"' in data
+
+
+def _parsed(data: str) -> dict[str, Any] | None:
+    try:
+        item = json.loads(data)
+    except ValueError:  # the SDK raised for it already
+        return None
+    return item if type(item) is dict else None
 
 
 class ResponsesStreamHandler:

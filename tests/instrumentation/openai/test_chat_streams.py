@@ -145,6 +145,23 @@ def test_stream_stopped_early_ends_the_span_with_an_estimate(
     assert "gen_ai.response.finish_reasons" not in attrs(only_span(otel))
 
 
+def test_a_stream_left_and_resumed_is_priced_once_exactly(
+    otel: Otel, instrumented: LLMCostInstrumentor, sim: Simulator, client: openai.OpenAI
+) -> None:
+    sim.set_rule("gpt-4o-mini", CACHED_RULE)
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True)
+    seen = []
+    for chunk in stream:
+        seen.append(chunk)
+        if len(seen) == 3:
+            break
+    assert otel.genai_spans() == []
+    seen.extend(stream)  # the same stream, picked up where the loop left it
+    assert len(seen) == 22 and all(c.choices for c in seen)
+    a = _assert_exact(otel)
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+
+
 def test_stream_failing_midway_records_the_error_and_what_streamed(
     otel: Otel, instrumented: LLMCostInstrumentor, sim: Simulator, client: openai.OpenAI
 ) -> None:
