@@ -251,8 +251,18 @@ class Plan:
 
 
 def with_include_usage(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``kwargs`` whose ``stream_options`` (the caller's, merged) asks for usage."""
+    """A copy of ``kwargs`` whose ``stream_options`` (the caller's, merged) asks for usage.
+
+    Without ``stream_options`` of the caller's, ours goes in ``extra_body``: the SDK adds that to
+    the JSON body as it is, where a keyword argument is first transformed against the request's
+    type annotations (~7 µs). The body is the same but for the member's place (last).
+    """
     options = kwargs.get("stream_options")
+    if options is None:
+        extra = kwargs.get("extra_body")
+        extra_body = dict(extra) if isinstance(extra, Mapping) else {}
+        extra_body["stream_options"] = {"include_usage": True}
+        return {**kwargs, "extra_body": extra_body}
     merged = dict(options) if isinstance(options, Mapping) else {}
     merged["include_usage"] = True
     return {**kwargs, "stream_options": merged}

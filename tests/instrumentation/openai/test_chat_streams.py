@@ -90,6 +90,23 @@ def test_caller_stream_options_are_merged_not_replaced(
     assert options == {"include_obfuscation": False}  # the caller's dict is not touched
 
 
+def test_caller_extra_body_is_kept_beside_the_injected_stream_options(
+    otel: Otel, instrumented: LLMCostInstrumentor, sim: Simulator, client: openai.OpenAI
+) -> None:
+    sim.set_rule("gpt-4o-mini", CACHED_RULE)
+    extra = {"user_tag": "t1"}
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True, extra_body=extra)
+    )
+    sent = body(sim)
+    assert sent["user_tag"] == "t1"
+    assert list(sent)[-2:] == ["user_tag", "stream_options"]
+    assert sent["stream_options"] == {"include_usage": True}
+    assert extra == {"user_tag": "t1"}  # the caller's dict is not touched
+    assert len(chunks) == 22
+    _assert_exact(otel)
+
+
 def _estimated(otel: Otel, text: str) -> None:
     a = attrs(only_span(otel))
     assert a["llmcost.usage.estimated"] is True
