@@ -144,9 +144,9 @@ class ChatStreamHandler:
 class TappedChatStreamHandler:
     """A chat stream whose chunks :class:`~._sse.ChatTap` saw as JSON text: nothing to do per chunk
     (the proxy does not call :meth:`on_item`); at the end, a :class:`ChatStreamHandler` is given
-    the chunks it needs, parsed. That is the first chunks (id, model, service tier), those with a
-    ``finish_reason`` and the usage chunk — or every chunk when the text itself is needed: an
-    estimate (no usage came) or captured content.
+    the chunks it needs, parsed: those with a ``finish_reason`` and the usage chunk (every chunk
+    names the response id, model and service tier) — or every chunk when the text itself is
+    needed: an estimate (no usage came) or captured content.
     """
 
     per_item = False
@@ -161,31 +161,14 @@ class TappedChatStreamHandler:
     def on_end(self, call: LLMCall, error: BaseException | None, complete: bool) -> None:
         tap, inner = self._tap, self._inner
         usage_chunk = tap.usage_chunk
-        if usage_chunk is None or call.telemetry.settings.capture_content:
-            texts = tap.chunks
-        else:
-            texts = []
-            for data in tap.chunks:  # the first chunk, or the first few (Azure's prompt filter results)
-                texts.append(data)
-                if len(texts) >= _HEAD or _identified(data):
-                    break
-            texts += tap.finished
-        for data in texts:
+        full = usage_chunk is None or call.telemetry.settings.capture_content
+        for data in tap.chunks if full else tap.finished:
             item = _parsed(data)
-            if item is not None and item is not usage_chunk:
+            if item is not None:
                 inner.on_item(item)
         if usage_chunk is not None:
             inner.on_item(usage_chunk)
         inner.on_end(call, error, complete)
-
-
-#: How many leading chunks to read for the response id and model at most.
-_HEAD = 3
-
-
-def _identified(data: str) -> bool:
-    """Whether a chunk's text names both the response id and the model (most first chunks)."""
-    return '"id"' in data and '"model"' in data
 
 
 def _parsed(data: str) -> dict[str, Any] | None:
