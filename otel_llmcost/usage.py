@@ -22,17 +22,22 @@ Every reader returns a :class:`Usage` whose buckets do not overlap, so pricing i
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from otel_llmcost import semconv as sc
+from otel_llmcost._sdk_fields import count as _count
+from otel_llmcost._sdk_fields import counts as _count_each
+from otel_llmcost._sdk_fields import first as _get
+from otel_llmcost._sdk_fields import list_field as _entries
 from otel_llmcost.exceptions import InvalidUsageError
 
 __all__ = [
     "MAX_TOKENS_PER_CALL",
     "Usage",
     "UsageCounts",
+    "as_counts",
     "from_anthropic",
     "from_attributes",
     "from_gemini",
@@ -63,22 +68,43 @@ class Usage:
     estimated: bool = False
     """True when the counts come from our tokenizer, not from the provider."""
 
-    def __post_init__(self) -> None:
-        # One C-level read of every count, and the per-field checks only when one fails: this
-        # runs for every span priced.
-        values = _counts(self)
-        if all(type(v) is int for v in values) and min(values) >= 0 and max(values) <= MAX_TOKENS_PER_CALL:
-            return
-        for name, value in zip(_COUNT_FIELDS, values, strict=True):
-            if type(value) is not int:
-                raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
-            if value < 0:
-                raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
-            if value > MAX_TOKENS_PER_CALL:
-                raise InvalidUsageError(
-                    f"{name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}",
-                    reason="absurd_tokens",
-                )
+    def __init__(
+        self,
+        input: int = 0,
+        cache_read: int = 0,
+        cache_write_5m: int = 0,
+        cache_write_1h: int = 0,
+        output: int = 0,
+        reasoning: int = 0,
+        input_audio: int = 0,
+        output_audio: int = 0,
+        input_image: int = 0,
+        web_search_requests: int = 0,
+        estimated: bool = False,
+    ) -> None:
+        # Written out (the dataclass keeps an __init__ it is given): the generated one sets each
+        # field through object.__setattr__ and a __post_init__ read them all back to check them,
+        # for every call priced and every span the collector reads. The checks run first, on
+        # the arguments, with the per-field ones only when something is wrong.
+        counts = (input, cache_read, cache_write_5m, cache_write_1h, output, reasoning, input_audio,
+                  output_audio, input_image, web_search_requests)  # fmt: skip
+        if not (
+            _INT_ONLY.issuperset(map(type, counts))
+            and min(counts) >= 0
+            and max(counts) <= MAX_TOKENS_PER_CALL
+        ):
+            _reject(counts)
+        _set_input(self, input)
+        _set_cache_read(self, cache_read)
+        _set_cache_write_5m(self, cache_write_5m)
+        _set_cache_write_1h(self, cache_write_1h)
+        _set_output(self, output)
+        _set_reasoning(self, reasoning)
+        _set_input_audio(self, input_audio)
+        _set_output_audio(self, output_audio)
+        _set_input_image(self, input_image)
+        _set_web_search_requests(self, web_search_requests)
+        _set_estimated(self, estimated)
 
     @property
     def cache_write(self) -> int:
@@ -135,8 +161,10 @@ class Usage:
     ) -> Usage:
         """Build from inclusive totals (the semconv convention): input includes cache, audio and
         image tokens; output includes reasoning and audio tokens."""
-        _check_int("input_tokens", input_tokens)
-        _check_int("output_tokens", output_tokens)
+        if type(input_tokens) is not int or input_tokens < 0:
+            _check_int("input_tokens", input_tokens)
+        if type(output_tokens) is not int or output_tokens < 0:
+            _check_int("output_tokens", output_tokens)
         carved_in = cache_read + cache_write_5m + cache_write_1h + input_audio + input_image
         carved_out = reasoning + output_audio
         if carved_in > input_tokens:
@@ -149,19 +177,10 @@ class Usage:
                 f"output_tokens={output_tokens} is less than its reasoning/audio parts ({carved_out})",
                 reason="inconsistent_tokens",
             )
-        return cls(
-            input=input_tokens - carved_in,
-            cache_read=cache_read,
-            cache_write_5m=cache_write_5m,
-            cache_write_1h=cache_write_1h,
-            output=output_tokens - carved_out,
-            reasoning=reasoning,
-            input_audio=input_audio,
-            output_audio=output_audio,
-            input_image=input_image,
-            web_search_requests=web_search_requests,
-            estimated=estimated,
-        )
+        return cls(  # positionally: this runs for every call priced
+            input_tokens - carved_in, cache_read, cache_write_5m, cache_write_1h, output_tokens - carved_out,
+            reasoning, input_audio, output_audio, input_image, web_search_requests, estimated,
+        )  # fmt: skip
 
     def to_attributes(self) -> dict[str, int | bool]:
         """Span attributes (GenAI semconv, inclusive totals, plus our extra buckets when non-zero)."""
@@ -189,9 +208,33 @@ class Usage:
 
 
 _COUNT_FIELDS = tuple(f.name for f in fields(Usage) if f.name != "estimated")
-_counts = operator.attrgetter(*_COUNT_FIELDS)
+_INT_ONLY = frozenset({int})
+# The slots' own setters, which a frozen dataclass's __setattr__ does not stand in front of.
+(_set_input, _set_cache_read, _set_cache_write_5m, _set_cache_write_1h, _set_output, _set_reasoning,
+ _set_input_audio, _set_output_audio, _set_input_image, _set_web_search_requests, _set_estimated) = (
+    Usage.__dict__[f.name].__set__ for f in fields(Usage)
+)  # fmt: skip
+
+
+def _reject(counts: tuple[Any, ...]) -> None:
+    """Raise for the first count of ``counts`` (a :class:`Usage`'s, in field order) that is not
+    a plausible token count."""
+    for name, value in zip(_COUNT_FIELDS, counts, strict=True):
+        if type(value) is not int:
+            raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
+        if value < 0:
+            raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
+        if value > MAX_TOKENS_PER_CALL:
+            raise InvalidUsageError(
+                f"{name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}",
+                reason="absurd_tokens",
+            )
+
+
 #: A :class:`Usage`'s fields in order, ``Usage(*counts)``: where building one costs too much.
 UsageCounts = tuple[int, int, int, int, int, int, int, int, int, int, bool]
+#: The :data:`UsageCounts` of a :class:`Usage`, in one C call.
+as_counts: Callable[[Usage], UsageCounts] = operator.attrgetter(*(f.name for f in fields(Usage)))
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -201,44 +244,6 @@ def _check_int(name: str, value: object) -> None:
         raise InvalidUsageError(f"{name} must be an integer, got {value!r}", reason="not_integer")
     if value < 0:
         raise InvalidUsageError(f"{name} is negative ({value})", reason="negative_tokens")
-
-
-def _get(obj: Any, *names: str) -> Any:
-    """First present, non-None field among ``names`` of an SDK object or a mapping."""
-    if obj is None:
-        return None
-    # Wire dicts and SDK objects first, without the (slow) Mapping ABC check on the hot path.
-    getter: Any = obj.get if type(obj) is dict else None
-    if getter is None and not hasattr(obj, "__dict__") and isinstance(obj, Mapping):
-        getter = obj.get
-    for name in names:
-        value = getter(name) if getter is not None else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _entries(obj: Any, *names: str) -> list[Any] | tuple[Any, ...]:
-    """A list field (per-modality details, iterations): the SDK's list or the wire array."""
-    value = _get(obj, *names)
-    if value is None:
-        return ()
-    if not isinstance(value, (list, tuple)):  # iterating a number or a string would be nonsense
-        raise InvalidUsageError(f"{names[0]} must be a list, got {value!r}", reason="not_integer")
-    return value
-
-
-def _count(obj: Any, *names: str) -> int:
-    value = _get(obj, *names)
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise InvalidUsageError(f"{names[0]} must be an integer, got {value!r}", reason="not_integer")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, int):
-        raise InvalidUsageError(f"{names[0]} must be an integer, got {value!r}", reason="not_integer")
-    return value
 
 
 # --- provider response objects --------------------------------------------------------------------
@@ -254,23 +259,26 @@ def from_openai(usage: Any) -> Usage:
     total_out = _count(usage, "completion_tokens", "output_tokens")
     in_details = _get(usage, "prompt_tokens_details", "input_tokens_details")
     out_details = _get(usage, "completion_tokens_details", "output_tokens_details")
-    cache_write = _count(in_details, "cache_write_tokens")
+    cache_write, cache_read, input_audio, input_image = _count_each(
+        in_details, "cache_write_tokens", "cached_tokens", "audio_tokens", "image_tokens"
+    )
     write_long = _count(_get(in_details, "cache_write_tokens_details"), "ttl_12h_tokens")
     if write_long > cache_write:
         raise InvalidUsageError(
             f"12h cache writes ({write_long}) exceed cache_write_tokens ({cache_write})",
             reason="inconsistent_tokens",
         )
+    reasoning, output_audio = _count_each(out_details, "reasoning_tokens", "audio_tokens")
     return Usage.from_totals(
         total_in,
         total_out,
-        cache_read=_count(in_details, "cached_tokens"),
+        cache_read=cache_read,
         cache_write_5m=cache_write - write_long,
         cache_write_1h=write_long,
-        input_audio=_count(in_details, "audio_tokens"),
-        input_image=_count(in_details, "image_tokens"),
-        reasoning=_count(out_details, "reasoning_tokens"),
-        output_audio=_count(out_details, "audio_tokens"),
+        input_audio=input_audio,
+        input_image=input_image,
+        reasoning=reasoning,
+        output_audio=output_audio,
     )
 
 

@@ -20,7 +20,7 @@ from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES, env_str
 from otel_llmcost.exceptions import UnknownModelError
 from otel_llmcost.pricing._catalog import BUCKETS, SERVICE_TIERS, Catalog, ModelEntry, load_default_catalog
 from otel_llmcost.pricing._engine import STANDARD_TIER, Cost, compute_cost, positive_usd, to_nanos
-from otel_llmcost.pricing._nanos import cost_nanos, price_nanos
+from otel_llmcost.pricing._nanos import Femtos, cost_nanos, price_femtos, price_nanos
 from otel_llmcost.pricing._overrides import Overrides, load_overrides
 from otel_llmcost.pricing._resolve import Resolver, normalize_provider
 from otel_llmcost.usage import Usage, UsageCounts
@@ -30,6 +30,7 @@ __all__ = [
     "SERVICE_TIERS",
     "STANDARD_TIER",
     "Cost",
+    "Femtos",
     "ModelEntry",
     "Pricer",
     "cost_nanos",
@@ -127,6 +128,23 @@ class Pricer:
         return price_nanos(
             entry, counts, at=at, service_tier=service_tier, discount=discount, price_version=self.version
         )
+
+    def price_femtos(
+        self,
+        entry: ModelEntry,
+        counts: UsageCounts,
+        *,
+        at: datetime | None = None,
+        service_tier: str | None = None,
+    ) -> tuple[str, str, int | None, Femtos] | None:
+        """:meth:`price_entry` in integer femto-dollars (10**15 per USD): (catalog key, service tier,
+        long-context threshold, the total, input, output, cache read, cache write, reasoning and
+        request fees), exactly ``Cost``'s figures, so ``femtos / 10**15`` equals ``float()`` of
+        them. ``None`` where only :meth:`price_entry` can tell (a discount, a price finer than a
+        femto-dollar, no price in force at ``at`` …). The in-process agent's path: no ``Decimal``
+        for the usual prices."""
+        discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+        return price_femtos(entry, counts, at=at, service_tier=service_tier, discount=discount)
 
     def price(
         self,

@@ -33,7 +33,7 @@ from otel_llmcost.pricing._engine import (
 )
 from otel_llmcost.usage import Usage, UsageCounts
 
-__all__ = ["NANOS_COLUMNS", "cost_nanos", "price_nanos"]
+__all__ = ["NANOS_COLUMNS", "Femtos", "cost_nanos", "price_femtos", "price_nanos"]
 
 #: What :func:`cost_nanos` and :func:`price_nanos` list, in order: the total, then the groups
 #: ``Cost`` sums its buckets into (``Cost.input`` …), as the ledger's cost columns are.
@@ -132,6 +132,66 @@ def _nanos(femto: int) -> int:
     return nanos
 
 
+#: Femto-dollars (1e-15 USD) in :data:`NANOS_COLUMNS` order: the total, input, output, cache read,
+#: cache write, reasoning and request fees.
+Femtos = tuple[int, int, int, int, int, int, int]
+
+
+def price_femtos(
+    entry: ModelEntry,
+    counts: UsageCounts,
+    *,
+    at: datetime | None = None,
+    service_tier: str | None = None,
+    discount: Decimal = _ZERO,
+) -> tuple[str, str, int | None, Femtos] | None:
+    """``compute_cost`` in integer femto-dollars: the catalog key, the service tier priced, the
+    long-context threshold applied and the figures, each ``Cost``'s (``Cost.total``,
+    ``Cost.input`` …) times 10**15 exactly, so ``femtos / 10**15`` is ``float()`` of it.
+
+    ``None`` when only ``Decimal`` can say (a price that is not whole femto-dollars, a
+    discount, a sum past ``Decimal``'s exact range, no price in force at ``at``): ask
+    :func:`compute_cost`. ``counts`` are a :class:`Usage`'s fields in order: the first nine
+    are ``BUCKETS``, then web search requests.
+    """
+    key = (id(entry), at if at is not None else day_of(None), service_tier)
+    plan = _plans.get(key)
+    if plan is None or plan.entry is not entry:
+        period = None if entry.free else entry.period_at(day_of(at))
+        plan = _Plan(entry, period, normalize_tier(service_tier))
+        if len(_plans) >= _CACHE_LIMIT:
+            _plans.clear()
+        _plans[key] = plan
+    if entry.free:
+        return entry.key, STANDARD_TIER, None, _FREE
+    period = plan.period
+    if period is None or discount:
+        return None
+    prices, fallback, long_from, threshold = plan.prices, plan.fallback, plan.long_from, None
+    if long_from is not None:
+        total_input = (
+            counts[0] + counts[1] + counts[2] + counts[3] + counts[6] + counts[8]
+        )  # Usage.total_input
+        if total_input >= long_from:
+            table, threshold, fallback = table_for(period, total_input, plan.tier)
+            prices = _prices(table)
+    fee = plan.fee if counts[9] else 0
+    if prices is None or fee is None:
+        return None
+    inp, cache_read, write_5m, write_1h, out, reasoning, in_audio, out_audio, in_image = prices
+    cost_input = counts[0] * inp + counts[6] * in_audio + counts[8] * in_image
+    cost_output = counts[4] * out + counts[7] * out_audio
+    cost_cache_read = counts[1] * cache_read
+    cost_cache_write = counts[2] * write_5m + counts[3] * write_1h
+    cost_reasoning = counts[5] * reasoning
+    cost_fees = counts[9] * fee
+    total = cost_input + cost_output + cost_cache_read + cost_cache_write + cost_reasoning + cost_fees
+    if total >= _EXACT_BELOW or getcontext().prec < _DIGITS:
+        return None
+    femtos = (total, cost_input, cost_output, cost_cache_read, cost_cache_write, cost_reasoning, cost_fees)
+    return entry.key, STANDARD_TIER if fallback else plan.tier, threshold, femtos
+
+
 def price_nanos(
     entry: ModelEntry,
     counts: UsageCounts,
@@ -147,45 +207,16 @@ def price_nanos(
     ``counts`` are a :class:`Usage`'s fields in order: the first nine are ``BUCKETS``, then web
     search requests and the estimated flag.
     """
-    key = (id(entry), at if at is not None else day_of(None), service_tier)
-    plan = _plans.get(key)
-    if plan is None or plan.entry is not entry:
-        period = None if entry.free else entry.period_at(day_of(at))
-        plan = _Plan(entry, period, normalize_tier(service_tier))
-        if len(_plans) >= _CACHE_LIMIT:
-            _plans.clear()
-        _plans[key] = plan
-    if entry.free:
-        return entry.key, STANDARD_TIER, _FREE
-    period = plan.period
-    if period is None:
-        return None
-    prices, fallback, long_from = plan.prices, plan.fallback, plan.long_from
-    if long_from is not None:
-        total_input = (
-            counts[0] + counts[1] + counts[2] + counts[3] + counts[6] + counts[8]
-        )  # Usage.total_input
-        if total_input >= long_from:
-            table, _, fallback = table_for(period, total_input, plan.tier)
-            prices = _prices(table)
-    fee = plan.fee if counts[9] else 0
-    if prices is not None and fee is not None and not discount:
-        inp, cache_read, write_5m, write_1h, out, reasoning, in_audio, out_audio, in_image = prices
-        cost_input = counts[0] * inp + counts[6] * in_audio + counts[8] * in_image
-        cost_output = counts[4] * out + counts[7] * out_audio
-        cost_cache_read = counts[1] * cache_read
-        cost_cache_write = counts[2] * write_5m + counts[3] * write_1h
-        cost_reasoning = counts[5] * reasoning
-        cost_fees = counts[9] * fee
-        total = cost_input + cost_output + cost_cache_read + cost_cache_write + cost_reasoning + cost_fees
-        if total < _EXACT_BELOW and getcontext().prec >= _DIGITS:
-            # Most calls leave most columns at zero: no call for those.
-            nanos = (
-                _nanos(total), _nanos(cost_input) if cost_input else 0, _nanos(cost_output) if cost_output else 0,
-                _nanos(cost_cache_read) if cost_cache_read else 0, _nanos(cost_cache_write) if cost_cache_write else 0,
-                _nanos(cost_reasoning) if cost_reasoning else 0, _nanos(cost_fees) if cost_fees else 0,
-            )  # fmt: skip
-            return entry.key, STANDARD_TIER if fallback else plan.tier, nanos
+    exact = price_femtos(entry, counts, at=at, service_tier=service_tier, discount=discount)
+    if exact is not None:
+        key, tier, _, (total, inp, out, cache_read, cache_write, reasoning, fees) = exact
+        # Most calls leave most columns at zero: no call for those.
+        nanos = (
+            _nanos(total), _nanos(inp) if inp else 0, _nanos(out) if out else 0,
+            _nanos(cache_read) if cache_read else 0, _nanos(cache_write) if cache_write else 0,
+            _nanos(reasoning) if reasoning else 0, _nanos(fees) if fees else 0,
+        )  # fmt: skip
+        return key, tier, nanos
     cost = compute_cost(
         entry,
         Usage(*counts),
@@ -194,6 +225,6 @@ def price_nanos(
         price_version=price_version,
         discount=discount,
     )
-    if cost is None:  # pragma: no cover - the plan found a period, so compute_cost does too
+    if cost is None:
         return None
     return cost.model, cost.service_tier, cost_nanos(cost)

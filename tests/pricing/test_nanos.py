@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import astuple
 from datetime import datetime, timezone
-from decimal import localcontext
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,32 @@ def _agree(pricer: Pricer, key: str, usage: Usage, at: datetime | None, tier: st
         return pricer.price_nanos(entry, astuple(usage), at=at, service_tier=tier)  # type: ignore[arg-type]
 
     assert _outcome(by_nanos) == _outcome(by_cost), (key, usage, at, tier)
+    _femtos_agree(pricer, key, usage, at, tier)
+
+
+def _femtos_agree(pricer: Pricer, key: str, usage: Usage, at: datetime | None, tier: str | None) -> None:
+    """Where ``price_femtos`` answers, its figures are ``Cost``'s exactly, and so are the floats
+    the span gets from them."""
+    entry = pricer.catalog.get(key)
+    assert entry is not None
+    exact = pricer.price_femtos(entry, astuple(usage), at=at, service_tier=tier)  # type: ignore[arg-type]
+    if exact is None:
+        return
+    cost = pricer.price_entry(entry, usage, at=at, service_tier=tier)
+    assert cost is not None
+    model, priced_tier, threshold, femtos = exact
+    assert (model, priced_tier, threshold) == (cost.model, cost.service_tier, cost.long_context_threshold)
+    figures = (
+        cost.total,
+        cost.input,
+        cost.output,
+        cost.cache_read,
+        cost.cache_write,
+        cost.reasoning,
+        cost.request_fees,
+    )
+    assert [Decimal(f).scaleb(-15) for f in femtos] == list(figures), (key, usage, at, tier)
+    assert [f / 10**15 for f in femtos] == [float(x) for x in figures], (key, usage, at, tier)
 
 
 @pytest.fixture
@@ -100,6 +126,25 @@ def test_an_entry_priced_before_its_first_period_is_unpriced(catalog: Catalog) -
     at = datetime(1969, 6, 1, tzinfo=timezone.utc)
     assert pricer.price_nanos(entry, astuple(Usage(input=5)), at=at) is None  # type: ignore[arg-type]
     assert pricer.price_entry(entry, Usage(input=5), at=at) is None
+
+
+def test_femtos_defer_to_decimal_for_discounts_and_missing_periods(catalog: Catalog) -> None:
+    usage = astuple(Usage(input=1000, output=10))
+    discounted = Pricer(catalog, parse_overrides({"discounts": {"openai": "15%"}}))
+    entry = discounted.resolve("gpt-4o-mini", "openai")
+    assert entry is not None
+    assert discounted.price_femtos(entry, usage) is None  # type: ignore[arg-type]
+    pricer = Pricer(catalog)
+    entry = pricer.resolve("gpt-4o-mini", "openai")
+    assert entry is not None
+    at = datetime(1969, 6, 1, tzinfo=timezone.utc)
+    assert pricer.price_femtos(entry, usage, at=at) is None  # type: ignore[arg-type]
+    assert pricer.price_femtos(entry, usage) == (  # type: ignore[arg-type]
+        "openai/gpt-4o-mini",
+        "standard",
+        None,
+        (156_000_000_000, 150_000_000_000, 6_000_000_000, 0, 0, 0, 0),
+    )
 
 
 def test_free_models_cost_nothing_at_the_standard_tier(catalog: Catalog) -> None:
