@@ -22,6 +22,7 @@ from otel_llmcost import semconv as sc
 __all__ = ["attribute", "current_attribution"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_KEYS = tuple(sc.ATTRIBUTION_KEYS[name] for name in ("team", "project", "user", "feature", "thread", "run"))
 
 
 class attribute:
@@ -42,15 +43,13 @@ class attribute:
         thread: str | None = None,
         run: str | None = None,
     ) -> None:
-        given = {
-            "team": team,
-            "project": project,
-            "user": user,
-            "feature": feature,
-            "thread": thread,
-            "run": run,
-        }
-        self._values = {sc.ATTRIBUTION_KEYS[k]: str(v) for k, v in given.items() if v is not None and str(v)}
+        values: dict[str, str] = {}
+        for key, value in zip(_KEYS, (team, project, user, feature, thread, run), strict=True):
+            if value is not None:
+                text = str(value)
+                if text:
+                    values[key] = text
+        self._values = values
         self._tokens: list[object] = []
 
     def __enter__(self) -> attribute:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from otel_llmcost import semconv as sc
-from otel_llmcost.pricing import STANDARD_TIER, Cost
-from otel_llmcost.usage import Usage
+from otel_llmcost.pricing import STANDARD_TIER, Cost, ModelEntry, Pricer
+from otel_llmcost.usage import Usage, as_counts
 
 if TYPE_CHECKING:
     from otel_llmcost.instrumentation._telemetry import Telemetry
@@ -33,6 +34,7 @@ __all__ = ["LLMCall", "Request", "error_type"]
 _logger = logging.getLogger(__name__)
 _ATTRIBUTION_KEYS = tuple(sc.ATTRIBUTION_KEYS.values())
 _TRUNCATION_REASONS = frozenset({"length", "max_tokens", "max_output_tokens", "MAX_TOKENS"})
+_FEMTO_PER_USD = 10**15
 
 
 def error_type(exc: BaseException) -> str:
@@ -40,7 +42,7 @@ def error_type(exc: BaseException) -> str:
     return type(exc).__qualname__
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """What a provider module knows about a call before it is made."""
 
@@ -66,30 +68,36 @@ class Request:
 class LLMCall:
     """Records one call. Create through :meth:`Telemetry.start`; end with :meth:`finish` or :meth:`fail`."""
 
-    def __init__(self, telemetry: Telemetry, request: Request) -> None:
+    # Defaults on the class: an instance stores only what its call has (fewer stores per call).
+    model_override: str | None = None
+    """Set by the budget guard to downgrade; provider modules send this model instead."""
+    response_model: str | None = None
+    response_id: str | None = None
+    finish_reasons: Sequence[str] = ()
+    response_service_tier: str | None = None
+    usage: Usage | None = None
+    error: BaseException | None = None
+    error_type: str | None = None
+    reservation: Any = None
+    _ended = False
+    _first_chunk_at: float | None = None
+    _cost: Cost | None = None
+    _pricing: tuple[Pricer, ModelEntry, Usage, str | None] | None = None
+    _cost_usd = 0.0
+
+    def __init__(self, telemetry: Telemetry, request: Request, parent: Context | None = None) -> None:
+        """``parent``: the context the call starts in (read once by the caller; default: current)."""
         self.telemetry = telemetry
         self.request = request
-        self.model_override: str | None = None
-        """Set by the budget guard to downgrade; provider modules send this model instead."""
         self.budget_alerts: list[str] = []
-        self.response_model: str | None = None
-        self.response_id: str | None = None
-        self.finish_reasons: list[str] = []
-        self.response_service_tier: str | None = None
-        self.usage: Usage | None = None
-        self.cost: Cost | None = None
-        self.error: BaseException | None = None
-        self.error_type: str | None = None
-        self.reservation: Any = None
-        self._ended = False
-        self._first_chunk_at: float | None = None
         self._started = time.perf_counter()
         attributes: dict[str, AttributeValue] = {
             sc.GEN_AI_OPERATION_NAME: request.operation,
             sc.GEN_AI_PROVIDER_NAME: request.provider,
         }
-        if request.model:
-            attributes[sc.GEN_AI_REQUEST_MODEL] = request.model
+        model = request.model
+        if model:
+            attributes[sc.GEN_AI_REQUEST_MODEL] = model
         if request.max_tokens is not None:
             attributes[sc.GEN_AI_REQUEST_MAX_TOKENS] = request.max_tokens
         if request.stream:
@@ -100,8 +108,9 @@ class LLMCall:
             attributes[sc.SERVER_PORT] = request.server_port
         if request.service_tier:
             attributes[sc.GEN_AI_REQUEST_SERVICE_TIER] = request.service_tier
-        attributes.update(request.attributes)
-        entries = baggage.get_all()  # one context lookup for all six attribution keys
+        if request.attributes:
+            attributes.update(request.attributes)
+        entries = baggage.get_all(parent)  # one context lookup for all six attribution keys
         if entries:
             for key in _ATTRIBUTION_KEYS:
                 value = entries.get(key)
@@ -113,14 +122,24 @@ class LLMCall:
             self._safely(lambda: attributes.__setitem__(sc.GEN_AI_INPUT_MESSAGES, _json(input_messages())))
         payload = request.fingerprint_payload
         if payload is not None:
-            self._safely(
-                lambda: attributes.__setitem__(
-                    sc.LLMCOST_PROMPT_FINGERPRINT,
-                    fingerprint(request.model, payload(), settings.fingerprint_key),
+            try:
+                attributes[sc.LLMCOST_PROMPT_FINGERPRINT] = fingerprint(
+                    model, payload(), settings.fingerprint_key
                 )
-            )
-        name = f"{request.operation} {request.model}" if request.model else request.operation
-        self.span = telemetry.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            except Exception:
+                _logger.debug("otel-llmcost: recording failed", exc_info=True)
+        name = f"{request.operation} {model}" if model else request.operation
+        self.span = telemetry.tracer.start_span(
+            name, context=parent, kind=SpanKind.CLIENT, attributes=attributes
+        )
+
+    @property
+    def cost(self) -> Cost | None:
+        """What the call cost, once it ended priced (``None`` before, or unpriced)."""
+        if self._cost is None and self._pricing is not None:
+            pricer, entry, usage, tier = self._pricing
+            self._cost = pricer.price_entry(entry, usage, service_tier=tier)
+        return self._cost
 
     # --- what provider modules call -------------------------------------------------------------
 
@@ -200,7 +219,7 @@ class LLMCall:
         try:
             if self.model_override:
                 span.update_name(f"{self.request.operation} {self.model_override}")
-            attributes = self._result_attributes()  # prices the call: self.cost
+            attributes = self._result_attributes()  # prices the call
         except Exception:
             _logger.debug("otel-llmcost: could not record the GenAI result", exc_info=True)
         # Settle the budget reservation with the actual cost before the span ends, so the
@@ -233,7 +252,7 @@ class LLMCall:
             attrs[sc.GEN_AI_RESPONSE_ID] = self.response_id
         if self.finish_reasons:
             attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(self.finish_reasons)
-            if any(r in _TRUNCATION_REASONS for r in self.finish_reasons):
+            if not _TRUNCATION_REASONS.isdisjoint(self.finish_reasons):
                 attrs[sc.LLMCOST_TRUNCATED] = True
         if self.response_service_tier:
             attrs[_service_tier_attribute(self.request.provider)] = self.response_service_tier
@@ -257,66 +276,86 @@ class LLMCall:
     def _price(self, usage: Usage) -> dict[str, AttributeValue]:
         pricer = self.telemetry.pricer
         entry = pricer.resolve_first((self.response_model, self.model), self.request.provider)
-        cost = (
-            pricer.price_entry(
-                entry, usage, service_tier=self.response_service_tier or self.request.service_tier
-            )
-            if entry is not None
-            else None
-        )
-        if cost is None:
+        if entry is None:
             return {sc.LLMCOST_COST_UNPRICED: True}
-        self.cost = cost
+        tier = self.response_service_tier or self.request.service_tier
+        # Integer femto-dollars when the prices allow (nearly always): the same floats as the
+        # Decimal Cost gives, which is built only if someone asks for call.cost (the budget guard).
+        exact = pricer.price_femtos(entry, as_counts(usage), service_tier=tier)
+        figures: tuple[Any, ...]
+        if exact is not None:
+            self._pricing = (pricer, entry, usage, tier)
+            key, priced_tier, threshold, figures = exact
+            # int / int is correctly rounded, as float() of the exact Decimal is: the same floats.
+            total = figures[0] / _FEMTO_PER_USD
+            cost_input = figures[1] / _FEMTO_PER_USD
+            cost_output = figures[2] / _FEMTO_PER_USD
+            cache_read = figures[3] / _FEMTO_PER_USD
+            cache_write = figures[4] / _FEMTO_PER_USD
+            reasoning = figures[5] / _FEMTO_PER_USD
+            fees = figures[6] / _FEMTO_PER_USD
+        else:
+            cost = pricer.price_entry(entry, usage, service_tier=tier)
+            if cost is None:
+                return {sc.LLMCOST_COST_UNPRICED: True}
+            self._cost = cost
+            key, priced_tier, threshold = cost.model, cost.service_tier, cost.long_context_threshold
+            figures = (cost.total, cost.input, cost.output, cost.cache_read, cost.cache_write, cost.reasoning,
+                       cost.request_fees)  # fmt: skip
+            total, cost_input, cost_output, cache_read, cache_write, reasoning, fees = map(float, figures)
+        if figures[0]:
+            self._cost_usd = total
         attrs: dict[str, AttributeValue] = {
-            sc.GEN_AI_USAGE_COST_AMOUNT: float(cost.total),
+            sc.GEN_AI_USAGE_COST_AMOUNT: total,
             sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY_USD,
             sc.GEN_AI_USAGE_COST_SOURCE: sc.COST_SOURCE_LOCAL,
-            sc.LLMCOST_COST_INPUT: float(cost.input),
-            sc.LLMCOST_COST_OUTPUT: float(cost.output),
-            sc.LLMCOST_PRICING_MODEL: cost.model,
-            sc.LLMCOST_PRICING_VERSION: cost.price_version,
+            sc.LLMCOST_COST_INPUT: cost_input,
+            sc.LLMCOST_COST_OUTPUT: cost_output,
+            sc.LLMCOST_PRICING_MODEL: key,
+            sc.LLMCOST_PRICING_VERSION: pricer.version,
         }
         # Only the parts that cost something: every attribute is paid for on every span.
-        if cost.cache_read:
-            attrs[sc.LLMCOST_COST_CACHE_READ] = float(cost.cache_read)
-        if cost.cache_write:
-            attrs[sc.LLMCOST_COST_CACHE_WRITE] = float(cost.cache_write)
-        if cost.reasoning:
-            attrs[sc.LLMCOST_COST_REASONING] = float(cost.reasoning)
-        if cost.request_fees:
-            attrs[sc.LLMCOST_COST_REQUEST_FEES] = float(cost.request_fees)
-        if cost.service_tier != STANDARD_TIER:
-            attrs[sc.LLMCOST_PRICING_TIER] = cost.service_tier
-        if cost.long_context_threshold is not None:
-            attrs[sc.LLMCOST_PRICING_LONG_CONTEXT] = cost.long_context_threshold
+        if figures[3]:
+            attrs[sc.LLMCOST_COST_CACHE_READ] = cache_read
+        if figures[4]:
+            attrs[sc.LLMCOST_COST_CACHE_WRITE] = cache_write
+        if figures[5]:
+            attrs[sc.LLMCOST_COST_REASONING] = reasoning
+        if figures[6]:
+            attrs[sc.LLMCOST_COST_REQUEST_FEES] = fees
+        if priced_tier != STANDARD_TIER:
+            attrs[sc.LLMCOST_PRICING_TIER] = priced_tier
+        if threshold is not None:
+            attrs[sc.LLMCOST_PRICING_LONG_CONTEXT] = threshold
         return attrs
 
     def _record_metrics(self) -> None:
         t = self.telemetry
+        request = self.request
         attrs: dict[str, AttributeValue] = {
-            sc.GEN_AI_OPERATION_NAME: self.request.operation,
-            sc.GEN_AI_PROVIDER_NAME: self.request.provider,
+            sc.GEN_AI_OPERATION_NAME: request.operation,
+            sc.GEN_AI_PROVIDER_NAME: request.provider,
         }
-        if self.model:
-            attrs[sc.GEN_AI_REQUEST_MODEL] = self.model
+        model = self.model_override or request.model
+        if model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
         if self.response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
-        if self.request.server_address:
-            attrs[sc.SERVER_ADDRESS] = self.request.server_address
-        if self.request.server_port:
-            attrs[sc.SERVER_PORT] = self.request.server_port
+        if request.server_address:
+            attrs[sc.SERVER_ADDRESS] = request.server_address
+        if request.server_port:
+            attrs[sc.SERVER_PORT] = request.server_port
         if self.error_type is not None:
             attrs[sc.ERROR_TYPE] = self.error_type
         t.duration.record(time.perf_counter() - self._started, attrs)
         if self._first_chunk_at is not None:
             t.time_to_first_chunk.record(self._first_chunk_at - self._started, attrs)
-        if self.usage is not None:
-            t.token_usage.record(self.usage.total_input, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
-            t.token_usage.record(
-                self.usage.total_output, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
-            )
-        if self.cost is not None and self.cost.total:
-            t.cost.add(float(self.cost.total), attrs)
+        usage = self.usage
+        if usage is not None:
+            t.token_usage.record(usage.total_input, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+            t.token_usage.record(usage.total_output, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})
+        if self._cost_usd:
+            t.cost.add(self._cost_usd, attrs)
 
 
 def _service_tier_attribute(provider: str) -> str:
@@ -339,37 +378,57 @@ def fingerprint(model: str | None, payload: Any, key: bytes | None) -> str:
     unambiguous. The pieces are joined and hashed once: one ``update`` per piece cost more than
     the hashing itself on a typical chat prompt.
     """
-    hasher = hmac.new(key, digestmod=hashlib.sha256) if key else hashlib.sha256()
-    parts: list[bytes] = []
+    parts: list[str] = []
     _feed(parts.append, model)
     _feed(parts.append, payload)
-    hasher.update(b"".join(parts))
-    return hasher.hexdigest()[:16]
+    # Built as text and encoded once: UTF-8 (surrogates passed) encodes a string piece by piece,
+    # so this is the concatenation of every piece's bytes. A piece's length is its UTF-8 length.
+    data = "".join(parts).encode("utf-8", "surrogatepass")
+    if key:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()[:16]
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _feed(out: Callable[[bytes], None], value: Any) -> None:
+def _chars(value: str) -> str:
+    # A str subclass as the plain string of its characters (its __str__/__format__ may differ).
+    return value if value.__class__ is str else str.__str__(value)
+
+
+def _utf8_length(value: str) -> int:
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
+def _feed(out: Callable[[str], None], value: Any) -> None:
     cls = value.__class__
-    if cls is str or isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-        out(b"s%d:" % len(data))
-        out(data)
-    elif cls is dict or isinstance(value, dict):
-        out(b"d%d:" % len(value))
+    if cls is dict or (cls is not str and isinstance(value, dict)):
+        out(f"d{len(value)}:")
         for k in sorted(value, key=str):
-            _feed(out, str(k))
+            name = str(k)
             item = value[k]
-            if item.__class__ is str:  # the common case, inline: a message's role and text
-                data = item.encode("utf-8", "surrogatepass")
-                out(b"s%d:" % len(data))
-                out(data)
-            else:
+            # The common case inline: a plain ASCII key and text (a message's role and content),
+            # whose UTF-8 length is their length.
+            if name.__class__ is not str or not name.isascii():
+                _feed(out, _chars(name))
                 _feed(out, item)
+            elif item.__class__ is str and item.isascii():
+                out(f"s{len(name)}:{name}s{len(item)}:{item}")
+            else:
+                out(f"s{len(name)}:{name}")
+                _feed(out, item)
+    elif value is None:
+        out("vNone;")
+    elif cls is str or isinstance(value, str):
+        value = _chars(value)
+        out(f"s{_utf8_length(value)}:{value}")
     elif cls is list or cls is tuple or isinstance(value, (list, tuple)):
-        out(b"l%d:" % len(value))
+        out(f"l{len(value)}:")
         for item in value:
             _feed(out, item)
     elif value is None or isinstance(value, (bool, int, float)):
-        out(b"v" + repr(value).encode() + b";")
+        text = repr(value)
+        if not text.isascii():
+            text.encode()  # raises for what the byte encoding could never hold, as it always did
+        out(f"v{text};")
     else:  # SDK objects (pydantic models, TypedDict-likes): their JSON form
         dump = getattr(value, "model_dump", None)
         _feed(out, dump(mode="json") if callable(dump) else str(value))

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
 from opentelemetry.trace import TracerProvider
@@ -143,7 +143,7 @@ class Telemetry:
         if _IN_CALL.get() or not is_instrumentation_enabled():
             return None
         try:
-            call = LLMCall(self, build())
+            call = LLMCall(self, build(), context.get_current())
         except Exception:
             _logger.debug("otel-llmcost: could not start a GenAI span", exc_info=True)
             return None
@@ -175,14 +175,17 @@ class Telemetry:
         call = self.start(build)
         if call is None:
             return wrapped(*args, **kwargs)
-        kwargs = _apply_override(call, kwargs)
+        if call.model_override:
+            kwargs = _apply_override(call, kwargs)
         token = _IN_CALL.set(True)
         try:
-            # Current while the SDK runs: HTTP spans nest under it and traceparent names it.
-            with trace.use_span(
-                call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-            ):
+            # Current while the SDK runs: HTTP spans nest under it and traceparent names it. (What
+            # trace.use_span does without recording exceptions, minus its generator.)
+            current = context.attach(trace.set_span_in_context(call.span))
+            try:
                 result = wrapped(*args, **kwargs)
+            finally:
+                context.detach(current)
         except BaseException as exc:
             self._failed(call, exc, on_error)
             raise
@@ -203,13 +206,15 @@ class Telemetry:
         call = self.start(build)
         if call is None:
             return await wrapped(*args, **kwargs)
-        kwargs = _apply_override(call, kwargs)
+        if call.model_override:
+            kwargs = _apply_override(call, kwargs)
         token = _IN_CALL.set(True)
         try:
-            with trace.use_span(
-                call.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-            ):
+            current = context.attach(trace.set_span_in_context(call.span))
+            try:
                 result = await wrapped(*args, **kwargs)
+            finally:
+                context.detach(current)
         except BaseException as exc:
             self._failed(call, exc, on_error)
             raise

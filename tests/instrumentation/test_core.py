@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import gc
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from otel_llmcost.instrumentation._settings import Settings
 from otel_llmcost.instrumentation._telemetry import Guard, Telemetry
 from otel_llmcost.instrumentation._wrap import Wrapping
 from otel_llmcost.pricing import Pricer
+from otel_llmcost.usage import from_openai
 from tests.conftest import Otel
 from tests.instrumentation import _fake_sdk, _fake_wrappers
 
@@ -203,6 +205,7 @@ class TestOwnFaults:
             raise RuntimeError("pricing bug")
 
         monkeypatch.setattr(pricer, "price_entry", boom)
+        monkeypatch.setattr(pricer, "price_femtos", boom)
         result = _fake_sdk.Client().create(model="gpt-4o", prompt="x")
         assert result["id"] == "resp-1"
         (span,) = otel.spans()
@@ -322,6 +325,54 @@ def test_guard_downgrades_the_model(otel: Otel, pricer: Pricer) -> None:
     assert guard.settled and guard.settled[0] is not None
 
 
+class _CostGuard(Guard):
+    def __init__(self) -> None:
+        self.costs: list[Any] = []
+
+    def after(self, call: LLMCall) -> None:
+        self.costs.append(call.cost)
+
+
+@pytest.mark.parametrize("integer_path", [True, False], ids=["femto-dollars", "decimal"])
+def test_both_pricing_paths_give_the_same_span_metrics_and_cost(
+    otel: Otel, pricer: Pricer, monkeypatch: pytest.MonkeyPatch, integer_path: bool
+) -> None:
+    if not integer_path:  # what a discount or a price finer than a femto-dollar takes
+        monkeypatch.setattr(pricer, "price_femtos", lambda *a, **k: None)
+    guard = _CostGuard()
+    wrapping = make(otel, pricer, guard=guard)
+    _fake_sdk.Client().create(model="gpt-4o-mini", prompt="hello")
+    wrapping.remove()
+    (span,) = otel.spans()
+    attrs = dict(span.attributes or {})
+    assert {
+        k: v
+        for k, v in attrs.items()
+        if k.startswith(("gen_ai.usage.cost", "llmcost.cost", "llmcost.pricing"))
+    } == {
+        "gen_ai.usage.cost.amount": 0.0001332,
+        "gen_ai.usage.cost.currency": "USD",
+        "gen_ai.usage.cost.source": "local",
+        "llmcost.cost.input": 0.0000264,
+        "llmcost.cost.output": 0.00003,
+        "llmcost.cost.cache_read": 0.0000768,
+        "llmcost.pricing.model": "openai/gpt-4o-mini-2024-07-18",
+        "llmcost.pricing.version": pricer.version,
+    }
+    assert all(
+        type(v) is float for k, v in attrs.items() if k.startswith(("llmcost.cost.", "gen_ai.usage.cost.a"))
+    )
+    (cost,) = otel.metrics()["llmcost.client.cost"]
+    assert cost.value == 0.0001332
+    (settled,) = guard.costs  # call.cost: the Decimal Cost, as the guard settles it
+    entry = pricer.resolve("gpt-4o-mini-2024-07-18", "openai")
+    assert entry is not None
+    usage = from_openai(
+        {"prompt_tokens": 1200, "completion_tokens": 50, "prompt_tokens_details": {"cached_tokens": 1024}}
+    )
+    assert settled == pricer.price_entry(entry, usage)
+
+
 def test_detached_context_is_restored(otel: Otel, wrapped: Wrapping) -> None:
     before = context.get_current()
     _fake_sdk.Client().create(model="gpt-4o", prompt="x")
@@ -333,6 +384,21 @@ class _Dumpable:
 
     def model_dump(self, mode: str) -> dict[str, object]:
         return {"role": "user", "content": [{"type": "text", "text": "hé"}]}
+
+
+class _Role(str, enum.Enum):
+    USER = "user"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Loud(str):
+    """A string whose ``str()`` is not its characters: its characters are what is hashed."""
+
+    def __str__(self) -> str:
+        return "LOUD"
 
 
 @pytest.mark.parametrize(
@@ -366,6 +432,46 @@ class _Dumpable:
             {"contents": [{"parts": [{"text": "x" * 5000}, {"inline_data": {"data": b"bytes"}}]}]},
             "e5c5a32799259c52",
             "37e7adf529e5ede0",
+        ),
+        # Pinned against the encoding before it was built as text: non-ASCII keys and texts,
+        # enum and str-subclass keys and values, int keys, scalars in a tuple, None in a message.
+        (
+            "gpt-4o",
+            {
+                "messages": [
+                    {"role": "user", "content": "héllo wörld ✓"},
+                    {"rôle": "system", "content": "plain"},
+                ]
+            },
+            "d8ee37fbcf97626a",
+            "3e34d6a9b1ccf3c7",
+        ),
+        (
+            "m",
+            {
+                "messages": [{_Role.USER: _Role.USER, "content": [{"type": "text", "text": "x"}]}],
+                "n": _Level.HIGH,
+            },
+            "dcaf84fb9daadbd6",
+            "da9bcfd0525721f0",
+        ),
+        (
+            "m",
+            {_Loud("key"): _Loud("value"), "t": (1.5, False, None, -2)},
+            "c921d1d41e9b6425",
+            "a8f40d350ccf08b7",
+        ),
+        (
+            "m",
+            {1: "one", 10: "ten", 9: "nine", "a": {"b": ["\ud83d\ude00", "日本"]}},
+            "9467a3e9e1fce189",
+            "4f9d45fb9577d05f",
+        ),
+        (
+            "m",
+            {"messages": [{"role": "user", "content": "x", "name": None, "n": 0}]},
+            "ef22cb47bb715a84",
+            "837375cd9f586b80",
         ),
     ],
 )

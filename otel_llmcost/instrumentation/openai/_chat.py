@@ -10,6 +10,7 @@ in :mod:`._streams` ends that span when the helper stream is closed. ``parse`` p
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from otel_llmcost import semconv as sc
@@ -51,14 +52,14 @@ class ChatReader:
         self._prompt_tokens = prompt_tokens
 
     def finish(self, call: LLMCall, body: Any) -> None:
-        choices = listed(get(body, "choices")) or ()
+        choices, model, response_id, service_tier, raw = _fields(body)
+        choices = listed(choices) or ()
         call.set_response(
-            model=get(body, "model"),
-            response_id=get(body, "id"),
+            model=model,
+            response_id=response_id,
             finish_reasons=[str(r) for r in (get(c, "finish_reason") for c in choices) if r],
-            service_tier=get(body, "service_tier"),
+            service_tier=service_tier,
         )
-        raw = get(body, "usage")
         # Some OpenAI-compatible servers send no usage: estimate rather than leave it unpriced.
         usage = from_openai(raw) if raw is not None else self.estimate(call, completion_text(choices))
         call.finish(usage, output_messages=lambda: chat_output_messages(choices))
@@ -94,6 +95,21 @@ class ChatReader:
         return "".join(p for p in parts if isinstance(p, str))
 
 
+_FIELDS = ("choices", "model", "id", "service_tier", "usage")
+_FIELD_NAMES = frozenset(_FIELDS)
+_read_fields = attrgetter(*_FIELDS)
+
+
+def _fields(body: Any) -> tuple[Any, ...]:
+    """``get(body, name)`` of each of ``_FIELDS``: in one C call when the SDK object holds them
+    all (a chat completion's pydantic fields live in its ``__dict__``)."""
+    if type(body) is not dict:
+        fields = getattr(body, "__dict__", None)
+        if fields is not None and _FIELD_NAMES.issubset(fields):
+            return _read_fields(body)
+    return tuple(get(body, name) for name in _FIELDS)
+
+
 def _raw_mode(kwargs: Mapping[str, Any]) -> bool:
     headers = kwargs.get("extra_headers")
     return isinstance(headers, Mapping) and any(
@@ -121,6 +137,14 @@ def should_inject(telemetry: Telemetry, endpoint: Endpoint, kwargs: Mapping[str,
     return not _raw_mode(kwargs) and endpoint.supports_include_usage()
 
 
+def _chat_prompt_tokens(call: LLMCall) -> int | None:
+    return call.estimate_prompt_tokens()
+
+
+#: Chat readers keep no state of a call: one serves them all.
+_CHAT_READER = ChatReader(legacy=False, prompt_tokens=_chat_prompt_tokens)
+
+
 def plan_chat(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
     endpoint = endpoint_of(instance, telemetry)
     messages = listed(kwargs.get("messages"))
@@ -140,8 +164,7 @@ def plan_chat(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs
         if messages is not None
         else None,
     )
-    reader = ChatReader(legacy=False, prompt_tokens=lambda call: call.estimate_prompt_tokens())
-    return Plan(request, reader, inject=should_inject(telemetry, endpoint, kwargs))
+    return Plan(request, _CHAT_READER, inject=should_inject(telemetry, endpoint, kwargs))
 
 
 def plan_legacy(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:

@@ -102,6 +102,8 @@ _LOCK = threading.Lock()
 
 
 def _lookup(response: Any) -> _Tracked | None:
+    if not _TRACKED:  # the usual case: no raw response open; no lock, no weak reference made
+        return None
     try:
         with _LOCK:
             return _TRACKED.get(response)

@@ -114,6 +114,7 @@ def test_pricer_fault_never_reaches_the_app(
         raise RuntimeError("pricing bug")
 
     monkeypatch.setattr(pricer, "price_entry", boom)
+    monkeypatch.setattr(pricer, "price_femtos", boom)
     message = client.messages.create(**KWARGS)
     with client.messages.stream(**KWARGS) as stream:
         final = stream.get_final_message()

@@ -146,6 +146,7 @@ def test_faulty_pricer_never_reaches_the_app(
         raise RuntimeError("our bug")
 
     monkeypatch.setattr(pricer, "price_entry", boom)
+    monkeypatch.setattr(pricer, "price_femtos", boom)
     response = gem.models.generate_content(model="gemini-2.5-flash", contents="hello")
     assert isinstance(response, types.GenerateContentResponse)
     chunks = list(gem.models.generate_content_stream(model="gemini-2.5-flash", contents="hello"))

@@ -124,6 +124,7 @@ def test_pricing_fault_never_reaches_the_app(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pricer, "price_entry", raiser)
+    monkeypatch.setattr(pricer, "price_femtos", raiser)
     result = client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
     assert type(result) is ChatCompletion
     span = only_span(otel)
