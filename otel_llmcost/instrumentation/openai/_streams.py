@@ -168,6 +168,9 @@ class TappedChatStreamHandler:
                 inner.on_item(item)
         if usage_chunk is not None:
             inner.on_item(usage_chunk)
+        # The texts are no longer needed; the stream object may outlive its span by far.
+        tap.chunks.clear()
+        tap.finished.clear()
         inner.on_end(call, error, complete)
 
 

@@ -208,6 +208,8 @@ def test_the_sdk_never_builds_the_injected_chunk(
     assert all("usage" not in chunk.model_fields_set for chunk in chunks)
     assert usage_of(only_span(otel)) == (1200, 50)
     assert attrs(only_span(otel))["gen_ai.usage.cost.amount"] == mini_cost(176, 1024, 50)
+    tap = stream.__wrapped__._decoder
+    assert tap.chunks == [] and tap.finished == []  # released once the span ended
 
 
 def test_the_sdk_parses_the_chunks_it_would_have_parsed_without_us(
