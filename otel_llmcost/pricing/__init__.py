@@ -98,6 +98,9 @@ class Pricer:
             raise UnknownModelError(model, provider, self._resolver.suggestions(model))
         return entry
 
+    def _discount(self, entry: ModelEntry) -> Decimal:
+        return self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+
     def price_entry(
         self,
         entry: ModelEntry,
@@ -107,7 +110,7 @@ class Pricer:
         service_tier: str | None = None,
     ) -> Cost | None:
         """The cost of ``usage`` at ``entry``; ``None`` if no price was in force at ``at``."""
-        discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+        discount = self._discount(entry)
         return compute_cost(
             entry, usage, at=at, service_tier=service_tier, price_version=self.version, discount=discount
         )
@@ -124,7 +127,7 @@ class Pricer:
         the total, input, output, cache read, cache write, reasoning, request fees); ``counts``
         are a :class:`Usage`'s fields in order. The collector's path: no ``Decimal`` for the usual
         prices, and the same figures to the nano-dollar."""
-        discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+        discount = self._discount(entry)
         return price_nanos(
             entry, counts, at=at, service_tier=service_tier, discount=discount, price_version=self.version
         )
@@ -143,7 +146,7 @@ class Pricer:
         them. ``None`` where only :meth:`price_entry` can tell (a discount, a price finer than a
         femto-dollar, no price in force at ``at`` …). The in-process agent's path: no ``Decimal``
         for the usual prices."""
-        discount = self._discounts.get(entry.provider, _NO_DISCOUNT) if self._discounts else _NO_DISCOUNT
+        discount = self._discount(entry)
         return price_femtos(entry, counts, at=at, service_tier=service_tier, discount=discount)
 
     def price(

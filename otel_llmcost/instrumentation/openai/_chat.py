@@ -137,12 +137,8 @@ def should_inject(telemetry: Telemetry, endpoint: Endpoint, kwargs: Mapping[str,
     return not _raw_mode(kwargs) and endpoint.supports_include_usage()
 
 
-def _chat_prompt_tokens(call: LLMCall) -> int | None:
-    return call.estimate_prompt_tokens()
-
-
 #: Chat readers keep no state of a call: one serves them all.
-_CHAT_READER = ChatReader(legacy=False, prompt_tokens=_chat_prompt_tokens)
+_CHAT_READER = ChatReader(legacy=False, prompt_tokens=LLMCall.estimate_prompt_tokens)
 
 
 def plan_chat(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Plan:
