@@ -8,8 +8,6 @@ into the application: faults are logged at debug level and the span still ends.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -23,13 +21,14 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from otel_llmcost import semconv as sc
+from otel_llmcost.instrumentation._fingerprint import fingerprint
 from otel_llmcost.pricing import STANDARD_TIER, Cost, ModelEntry, Pricer
 from otel_llmcost.usage import Usage, as_counts
 
 if TYPE_CHECKING:
     from otel_llmcost.instrumentation._telemetry import Telemetry
 
-__all__ = ["LLMCall", "Request", "error_type"]
+__all__ = ["LLMCall", "Request", "error_type", "fingerprint"]
 
 _logger = logging.getLogger(__name__)
 _ATTRIBUTION_KEYS = tuple(sc.ATTRIBUTION_KEYS.values())
@@ -368,67 +367,3 @@ def _service_tier_attribute(provider: str) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def fingerprint(model: str | None, payload: Any, key: bytes | None) -> str:
-    """A content-free 64-bit fingerprint of (model, prompt) for duplicate detection.
-
-    Strings are fed to the hash as they are and containers walked in order (dict keys sorted):
-    no JSON document of a large prompt is ever built. Type tags and lengths keep the encoding
-    unambiguous. The pieces are joined and hashed once: one ``update`` per piece cost more than
-    the hashing itself on a typical chat prompt.
-    """
-    parts: list[str] = []
-    _feed(parts.append, model)
-    _feed(parts.append, payload)
-    # Built as text and encoded once: UTF-8 (surrogates passed) encodes a string piece by piece,
-    # so this is the concatenation of every piece's bytes. A piece's length is its UTF-8 length.
-    data = "".join(parts).encode("utf-8", "surrogatepass")
-    if key:
-        return hmac.new(key, data, hashlib.sha256).hexdigest()[:16]
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
-def _chars(value: str) -> str:
-    # A str subclass as the plain string of its characters (its __str__/__format__ may differ).
-    return value if value.__class__ is str else str.__str__(value)
-
-
-def _utf8_length(value: str) -> int:
-    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
-
-
-def _feed(out: Callable[[str], None], value: Any) -> None:
-    cls = value.__class__
-    if cls is dict or (cls is not str and isinstance(value, dict)):
-        out(f"d{len(value)}:")
-        for k in sorted(value, key=str):
-            name = str(k)
-            item = value[k]
-            # The common case inline: a plain ASCII key and text (a message's role and content),
-            # whose UTF-8 length is their length.
-            if name.__class__ is not str or not name.isascii():
-                _feed(out, _chars(name))
-                _feed(out, item)
-            elif item.__class__ is str and item.isascii():
-                out(f"s{len(name)}:{name}s{len(item)}:{item}")
-            else:
-                out(f"s{len(name)}:{name}")
-                _feed(out, item)
-    elif value is None:
-        out("vNone;")
-    elif cls is str or isinstance(value, str):
-        value = _chars(value)
-        out(f"s{_utf8_length(value)}:{value}")
-    elif cls is list or cls is tuple or isinstance(value, (list, tuple)):
-        out(f"l{len(value)}:")
-        for item in value:
-            _feed(out, item)
-    elif value is None or isinstance(value, (bool, int, float)):
-        text = repr(value)
-        if not text.isascii():
-            text.encode()  # raises for what the byte encoding could never hold, as it always did
-        out(f"v{text};")
-    else:  # SDK objects (pydantic models, TypedDict-likes): their JSON form
-        dump = getattr(value, "model_dump", None)
-        _feed(out, dump(mode="json") if callable(dump) else str(value))
