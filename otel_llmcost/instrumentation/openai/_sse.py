@@ -97,11 +97,15 @@ class ChatTap:
                     elif self._injected and type(sse) is self._event_type:
                         data = sse._data = without_null_usage(data, at, null.end())
             chunks.append(data)
-            # Every chunk names its choice's finish_reason, null until the choice ends. (A chunk
-            # carries one choice, even with n > 1; any spacing but these two is noted and read.)
+            # Every choice names its finish_reason, null until it ends (any spacing but these two
+            # is noted and read). A chunk usually carries one choice, even with n > 1; the earlier
+            # ones of a chunk that carries several are looked at too, from the last one back.
             at = data.rfind(_FINISH_KEY)
-            if at >= 0 and not data.startswith(_FINISH_NULLS, at + 15):
-                self.finished.append(data)
+            while at >= 0:
+                if not data.startswith(_FINISH_NULLS, at + 15):
+                    self.finished.append(data)
+                    break
+                at = data.rfind(_FINISH_KEY, 0, at)
         except Exception:
             _logger.debug("otel-llmcost: openai stream accounting failed", exc_info=True)
         return True

@@ -143,6 +143,21 @@ def test_chunks_with_a_finish_reason_are_noted() -> None:
     assert tap.finished == [last]
 
 
+def test_a_chunk_whose_earlier_choice_finished_is_noted() -> None:
+    # Two choices in one chunk: the first finished, the last has not.
+    both = (
+        '{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"},'
+        '{"index":1,"delta":{"content":"x"},"finish_reason":null}]}'
+    )
+    neither = (
+        '{"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},'
+        '{"index":1,"delta":{"content":"b"},"finish_reason": null}]}'
+    )
+    tap, passed = _tap([ServerSentEvent(data=neither), ServerSentEvent(data=both)])
+    assert passed == [neither, both]
+    assert tap.finished == [both]
+
+
 def test_the_first_event_marks_the_first_chunk_once() -> None:
     call = _Call()
     tap = ChatTap(_Decoder([ServerSentEvent(data=CONTENT + "}")] * 3), call, True, ServerSentEvent)  # type: ignore[arg-type]
@@ -277,6 +292,28 @@ def _chunk(index: int, content: str, finish: str | None) -> str:
         f'"choices":[{{"index":{index},"delta":{{"content":"{content}"}},"finish_reason":{reason}}}],'
         '"usage":null}'
     )
+
+
+def test_two_choices_in_one_chunk_keep_both_finish_reasons(
+    otel: Otel, instrumented: LLMCostInstrumentor
+) -> None:
+    usage = (
+        '{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024-07-18",'
+        '"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14}}'
+    )
+    both = (
+        '{"id":"chatcmpl-x","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini-2024-07-18",'
+        '"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"length"},'
+        '{"index":1,"delta":{"content":"b"},"finish_reason":null}],"usage":null}'
+    )
+    events = [both, _chunk(1, "c", "stop"), usage]
+    with _canned_client(events) as client:
+        chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, n=2, stream=True))
+    assert [len(chunk.choices) for chunk in chunks] == [2, 1]
+    a = attrs(only_span(otel))
+    assert a["gen_ai.response.finish_reasons"] == ("length", "stop")
+    assert a["llmcost.response.truncated"] is True
+    assert usage_of(only_span(otel)) == (10, 4)
 
 
 def test_two_choices_an_azure_style_first_chunk_and_the_usage_chunk(
