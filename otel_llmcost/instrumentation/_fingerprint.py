@@ -19,10 +19,12 @@ import hmac
 import threading
 from typing import Any, Protocol
 
-__all__ = ["LONG_TEXT", "fingerprint"]
+__all__ = ["LONG_TEXT", "MAX_OPENING", "Openings", "fingerprint"]
 
 LONG_TEXT = 1024
 """Characters from which a text is hashed in place, and the opening it ends may be kept."""
+MAX_OPENING = 4096
+"""The most characters of short pieces before a long text for that opening to be kept."""
 
 
 class _Hash(Protocol):
@@ -75,6 +77,8 @@ class Openings:
         if opening:
             state.update(_utf8(opening))
         state.update(_utf8(text))
+        if len(opening) > MAX_OPENING:  # many short messages before it: not worth remembering
+            return state
         if entry_key in self._seen:
             self._keep(entry_key, text, state.copy())
         else:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from otel_llmcost.instrumentation import _fingerprint
-from otel_llmcost.instrumentation._fingerprint import LONG_TEXT, Openings, fingerprint
+from otel_llmcost.instrumentation._fingerprint import LONG_TEXT, MAX_OPENING, Openings, fingerprint
 
 
 @pytest.fixture
@@ -249,6 +249,15 @@ def test_openings_are_bounded_by_entries_and_characters() -> None:
     assert openings._chars == 3500
     openings.clear()
     assert len(openings) == 0 and openings._chars == 0
+
+
+def test_a_long_opening_is_not_kept(openings: Openings) -> None:
+    # Many short messages before the long text: the opening would cost more to keep than to hash.
+    history = [{"role": "user", "content": "q" * 1000} for _ in range(MAX_OPENING // 1000 + 1)]
+    payload = {"messages": [*history, {"role": "user", "content": SYSTEM}]}
+    for _ in range(3):
+        assert fingerprint("m", payload, None) == reference("m", payload, None)
+    assert len(openings) == 0 and openings._seen == {}
 
 
 def test_concurrent_fingerprints_are_exact(openings: Openings) -> None:
