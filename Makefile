@@ -44,7 +44,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Every benchmark and its target; PostgreSQL and Redis figures need the services started.
 bench: $(STAMP)
+	scripts/services.sh ensure
 	$(BIN)/python -m benchmarks
 
 clean:
