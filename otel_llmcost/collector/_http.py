@@ -27,6 +27,11 @@ __all__ = ["BodyTooLarge", "HttpServer", "LengthRequired", "Request", "Response"
 
 _logger = logging.getLogger(__name__)
 _DISCARD_LIMIT = 64 * 1024  # an unread body up to this size is drained to keep the connection
+# A larger unread body (one refused before it was read: too large, unauthenticated …) is drained
+# after the answer, up to these bounds, before the connection closes: closing on a client still
+# sending makes the kernel reset the connection, and the client sees a broken pipe, not our answer.
+_LINGER_BYTES = 64 * 1024 * 1024
+_LINGER_SECONDS = 2.0
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 )
@@ -119,12 +124,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(request, response)
 
     def _respond(self, request: Request, response: Response) -> None:
+        unread = 0
         if not request._consumed and request.body_length():
             length = request.body_length() or 0
             if length <= _DISCARD_LIMIT:
                 self.rfile.read(length)
-            else:  # a large unread body: closing is cheaper than reading it
+            else:  # a large unread body: answer, then close (draining it for a while first)
                 self.close_connection = True
+                unread = length
         if self.server.owner.closing:
             self.close_connection = True
         self.send_response(response.status)
@@ -137,6 +144,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+        if unread:
+            self._linger(unread)
+
+    def _linger(self, unread: int) -> None:
+        """Read and discard up to ``unread`` bytes of the body (bounded in bytes and time) so that
+        a client still sending it gets to read the answer just written (a lingering close)."""
+        try:
+            self.wfile.flush()
+            deadline = time.monotonic() + _LINGER_SECONDS
+            remaining = min(unread, _LINGER_BYTES)
+            while remaining > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(remaining, 1 << 16))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+        except (OSError, ssl.SSLError):  # the client went away, or took too long: close anyway
+            pass
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
