@@ -28,7 +28,7 @@ from otel_llmcost.usage import Usage, as_counts
 if TYPE_CHECKING:
     from otel_llmcost.instrumentation._telemetry import Telemetry
 
-__all__ = ["LLMCall", "Request", "error_type", "fingerprint"]
+__all__ = ["LLMCall", "Request", "error_type"]
 
 _logger = logging.getLogger(__name__)
 _ATTRIBUTION_KEYS = tuple(sc.ATTRIBUTION_KEYS.values())

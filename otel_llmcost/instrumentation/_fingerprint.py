@@ -152,14 +152,11 @@ def _utf8_length(value: str) -> int:
     return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
 
 
-def _feed_text(parts: list[str], longs: list[int], head: str, text: str) -> None:
-    """``head`` then ``text`` (a plain str, its length already in ``head``): inline when short."""
-    if len(text) < LONG_TEXT:
-        parts.append(head + text)
-    else:
-        parts.append(head)
-        longs.append(len(parts))
-        parts.append(text)
+def _feed_long(parts: list[str], longs: list[int], head: str, text: str) -> None:
+    """``head``, then the long ``text`` as a piece of its own (hashed where it is, never copied)."""
+    parts.append(head)
+    longs.append(len(parts))
+    parts.append(text)
 
 
 def _feed(parts: list[str], longs: list[int], value: Any) -> None:
@@ -179,7 +176,7 @@ def _feed(parts: list[str], longs: list[int], value: Any) -> None:
                 if len(item) < LONG_TEXT:
                     out(f"s{len(name)}:{name}s{len(item)}:{item}")
                 else:
-                    _feed_text(parts, longs, f"s{len(name)}:{name}s{len(item)}:", item)
+                    _feed_long(parts, longs, f"s{len(name)}:{name}s{len(item)}:", item)
             else:
                 out(f"s{len(name)}:{name}")
                 _feed(parts, longs, item)
@@ -187,7 +184,10 @@ def _feed(parts: list[str], longs: list[int], value: Any) -> None:
         out("vNone;")
     elif cls is str or isinstance(value, str):
         value = _chars(value)
-        _feed_text(parts, longs, f"s{_utf8_length(value)}:", value)
+        if len(value) < LONG_TEXT:  # the usual case inline: no call per short string
+            out(f"s{_utf8_length(value)}:{value}")
+        else:
+            _feed_long(parts, longs, f"s{_utf8_length(value)}:", value)
     elif cls is list or cls is tuple or isinstance(value, (list, tuple)):
         out(f"l{len(value)}:")
         for item in value:
