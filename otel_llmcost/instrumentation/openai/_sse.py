@@ -74,8 +74,9 @@ class ChatTap:
     def _passes(self, sse: Any) -> bool:
         """Account for one event; False hides it from the SDK (the usage chunk we asked for).
 
-        This runs for every event of the stream, so the common layouts take substring tests
-        (C speed) and only the unusual ones a regular expression.
+        The general path: every event of an async stream, and of a sync stream the first one and
+        those :meth:`iter_bytes` does not read inline. The common layouts still take substring
+        tests (C speed) and only the unusual ones a regular expression.
         """
         try:
             data = sse.data
@@ -120,8 +121,39 @@ class ChatTap:
 
     def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[Any]:
         passes = self._passes
+        chunks = self.chunks
+        note = chunks.append
+        finished = self.finished
+        injected = self._injected
+        event_type = self._event_type
         for sse in self._decoder.iter_bytes(iterator):
-            if passes(sse):
+            # The usual chunk inline (a sync stream's every event runs this): an SDK event, not
+            # the first, unnamed, whose usage is absent or the trailing null OpenAI sends. Read
+            # through the event's fields, not its properties (a Python call each). Anything else,
+            # or a fault here, takes the general path (``_passes``).
+            noted = False
+            try:
+                if chunks and type(sse) is event_type and sse._event is None:
+                    data = sse._data
+                    if data[:1] == "{":
+                        if data.endswith(_NULL_TAILS):
+                            if injected:
+                                data = sse._data = data[: data.rindex(",")] + "}"
+                            noted = True
+                        elif _USAGE_KEY not in data:
+                            noted = True
+                        if noted:
+                            note(data)
+                            at = data.rfind(_FINISH_KEY)  # as in _passes
+                            while at >= 0:
+                                if not data.startswith(_FINISH_NULLS, at + 15):
+                                    finished.append(data)
+                                    break
+                                at = data.rfind(_FINISH_KEY, 0, at)
+            except Exception:
+                _logger.debug("otel-llmcost: openai stream accounting failed", exc_info=True)
+                noted = True  # passed on untouched, as _passes does
+            if noted or passes(sse):
                 yield sse
 
     async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[Any]:

@@ -191,6 +191,62 @@ def test_objects_without_an_sse_decoder_are_left_alone() -> None:
     assert type(raw._decoder) is object
 
 
+_FIRST = CONTENT + ',"usage":null}'
+#: Events as they may come after a stream's first one (the inline path's territory in iter_bytes).
+_LATER: list[tuple[str, str | None]] = [
+    (CONTENT + ',"usage":null}', None),  # OpenAI's layout with include_usage: inline
+    (CONTENT + ', "usage": null}', None),
+    (CONTENT + "}", None),  # no usage member at all: inline
+    ('{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}', None),
+    (
+        '{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"},'
+        '{"index":1,"delta":{"content":"x"},"finish_reason":null}],"usage":null}',
+        None,
+    ),
+    ('{"usage":null,"id":"c","choices":[]}', None),  # elsewhere: the general path
+    ('{"id":"c","choices":[],' + USAGE + "}", None),  # the usage chunk
+    ('{"choices":[],' + USAGE + ',"error":{"message":"x"}}', None),
+    ('{"choices":[{"index":0,"delta":{"content":"usage"}}]}', None),
+    ('{"choices":[],' + USAGE + "}", "thread.message"),
+    ("[DONE]", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize("injected", [True, False])
+@pytest.mark.parametrize(("data", "event"), _LATER)
+def test_later_events_are_read_inline_exactly_as_the_general_path_reads_them(
+    data: str, event: str | None, injected: bool
+) -> None:
+    def events() -> list[ServerSentEvent]:
+        return [ServerSentEvent(data=_FIRST), ServerSentEvent(data=data, event=event)]
+
+    general = ChatTap(_Decoder([]), _Call(), injected, ServerSentEvent)  # type: ignore[arg-type]
+    expected = [e.data for e in events() if general._passes(e)]
+    tap = ChatTap(_Decoder(events()), _Call(), injected, ServerSentEvent)  # type: ignore[arg-type]
+    assert [e.data for e in tap.iter_bytes(iter(()))] == expected
+    assert (tap.chunks, tap.finished, tap.usage_chunk) == (
+        general.chunks,
+        general.finished,
+        general.usage_chunk,
+    )
+
+
+def test_a_fault_reading_a_later_event_passes_it_on_untouched() -> None:
+    class Odd:
+        """Not a string: slicing it raises inside the tap."""
+
+        def __getitem__(self, index: Any) -> Any:
+            raise RuntimeError("boom")
+
+    odd = ServerSentEvent(data="x")
+    odd._data = Odd()  # type: ignore[assignment]
+    first = ServerSentEvent(data=_FIRST)
+    tap = ChatTap(_Decoder([first, odd]), _Call(), True, ServerSentEvent)  # type: ignore[arg-type]
+    assert list(tap.iter_bytes(iter(()))) == [first, odd]
+    assert tap.chunks == [CONTENT + "}"]
+
+
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every chunk object the SDK builds from the stream's events."""
