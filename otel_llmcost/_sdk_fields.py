@@ -10,7 +10,23 @@ from typing import Any
 
 from otel_llmcost.exceptions import InvalidUsageError
 
-__all__ = ["count", "counts", "first", "list_field", "sdk_attribute"]
+__all__ = ["count", "counts", "first", "is_mapping", "list_field", "sdk_attribute"]
+
+#: class -> whether its instances are Mappings: the ABC check runs Python code on every call
+#: (``ABCMeta.__instancecheck__``), which per-event stream accounting cannot afford.
+_MAPPING_CLASSES: dict[type, bool] = {dict: True}
+_MAX_CLASSES = 1024
+
+
+def is_mapping(obj: Any) -> bool:
+    """``isinstance(obj, Mapping)``, remembered per class (bounded)."""
+    cls = obj.__class__
+    known = _MAPPING_CLASSES.get(cls)
+    if known is None:
+        known = isinstance(obj, Mapping)
+        if len(_MAPPING_CLASSES) < _MAX_CLASSES:
+            _MAPPING_CLASSES[cls] = known
+    return known
 
 
 def _fields(obj: Any) -> tuple[Any, bool]:

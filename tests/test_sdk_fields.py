@@ -10,6 +10,7 @@ from typing import Any
 import pydantic
 import pytest
 
+from otel_llmcost import _sdk_fields
 from otel_llmcost._sdk_fields import count, counts, first, list_field, sdk_attribute
 from otel_llmcost.exceptions import InvalidUsageError
 
@@ -127,3 +128,31 @@ def test_list_field() -> None:
     assert list_field({}, "items") == ()
     with pytest.raises(InvalidUsageError, match="items must be a list"):
         list_field({"items": 3}, "items")
+
+
+def test_is_mapping_answers_as_the_abc_does_and_remembers_the_class() -> None:
+    class Model:
+        type = "content_block_delta"
+
+    class Registered:
+        pass
+
+    Mapping.register(Registered)
+    for value, expected in [
+        ({}, True),
+        (MappingProxyType({"a": 1}), True),
+        (Registered(), True),
+        (Model(), False),
+        ([("a", 1)], False),
+        ("a", False),
+    ]:
+        assert _sdk_fields.is_mapping(value) is expected
+        assert _sdk_fields._MAPPING_CLASSES[type(value)] is expected
+
+
+def test_is_mapping_remembers_a_bounded_number_of_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sdk_fields, "_MAPPING_CLASSES", {dict: True})
+    monkeypatch.setattr(_sdk_fields, "_MAX_CLASSES", 2)
+    kinds = [type(f"Kind{i}", (), {}) for i in range(4)]
+    assert [_sdk_fields.is_mapping(kind()) for kind in kinds] == [False] * 4
+    assert len(_sdk_fields._MAPPING_CLASSES) == 2  # still answered, no longer remembered

@@ -147,6 +147,35 @@ class TestStreams:
         assert span.attributes["llmcost.request.streaming"] is True
         assert "gen_ai.client.operation.time_to_first_chunk" in otel.metrics()
 
+    def test_next_and_a_for_loop_read_one_stream_the_same_way(self, otel: Otel, wrapped: Wrapping) -> None:
+        # ``for`` takes the proxy's generator, ``next()`` its __next__: mixed, every chunk comes
+        # once, in order, the usage chunk is hidden from both and the first chunk counted once.
+        stream = _fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True)
+        assert next(stream) == {"text": "hello "}
+        for chunk in stream:
+            assert chunk == {"text": "world"}
+            break  # leaves the generator suspended: the stream stays open
+        assert otel.spans() == []
+        with pytest.raises(StopIteration):
+            next(stream)
+        (span,) = otel.spans()
+        assert span.attributes["gen_ai.usage.input_tokens"] == 12
+        assert span.attributes["gen_ai.usage.output_tokens"] == 2
+        (first_chunk,) = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
+        assert first_chunk.count == 1
+
+    def test_next_alone_hides_the_usage_chunk_and_prices(self, otel: Otel, wrapped: Wrapping) -> None:
+        stream = _fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True)
+        chunks = []
+        while True:
+            try:
+                chunks.append(next(stream))
+            except StopIteration:
+                break
+        assert chunks == [{"text": "hello "}, {"text": "world"}]
+        (span,) = otel.spans()
+        assert span.attributes["gen_ai.usage.output_tokens"] == 2
+
     def test_early_close_ends_span_once(self, otel: Otel, wrapped: Wrapping) -> None:
         stream = _fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True)
         for _ in stream:

@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from otel_llmcost import semconv as sc
+from otel_llmcost._sdk_fields import is_mapping
 from otel_llmcost.instrumentation._call import Request
 from otel_llmcost.instrumentation._providers import provider_for_url, server_of
 from otel_llmcost.instrumentation._settings import Settings
@@ -23,7 +24,7 @@ __all__ = ["build_request", "get", "output_messages"]
 
 def get(obj: Any, name: str) -> Any:
     """Field ``name`` of an SDK model or a plain mapping (request params are TypedDicts)."""
-    if isinstance(obj, Mapping):
+    if is_mapping(obj):
         return obj.get(name)
     return getattr(obj, name, None)
 

@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from otel_llmcost._sdk_fields import is_mapping
+
 __all__ = [
     "config_get",
     "content_texts",
@@ -54,7 +56,7 @@ def field(obj: Any, name: str) -> Any:
     """``obj.name`` of an SDK object, or ``obj[name]`` / ``obj[camelName]`` of a mapping."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if is_mapping(obj):
         value = obj.get(name)
         return obj.get(_camel(name)) if value is None else value
     return getattr(obj, name, None)

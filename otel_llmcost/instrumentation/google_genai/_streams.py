@@ -6,6 +6,7 @@ last one seen is the request's usage (or, if the caller stopped early, what was 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from otel_llmcost.instrumentation._call import LLMCall
@@ -101,6 +102,9 @@ class MarkedSyncStream(SyncStreamProxy):
     recording that request a second time. No application code runs inside (the SDK runs AFC
     tools in the public method, above this layer), so nothing of the app's is hidden by it.
     """
+
+    def __iter__(self) -> Iterator[Any]:
+        return self  # every pull through __next__, which marks it
 
     def __next__(self) -> Any:
         token = Telemetry.mark_in_call()
