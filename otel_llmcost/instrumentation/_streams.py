@@ -8,7 +8,7 @@ closed, exits its ``with`` block, or is garbage-collected — whichever comes fi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
 
 import wrapt
@@ -162,8 +162,36 @@ class AsyncStreamProxy(_Base):
         super().__init__(wrapped, call, handler)
         self._self_iterator: Any = None
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        # As SyncStreamProxy.__iter__: ``async for`` takes an async generator (one resume per
+        # item instead of a coroutine per item and a _self_item call); ``anext()`` __anext__.
+        return self._self_chunks()
+
+    async def _self_chunks(self) -> AsyncIterator[Any]:
+        iterator = self._self_iterator
+        if iterator is None:
+            iterator = self._self_iterator = self.__wrapped__.__aiter__()
+        on_item = self._self_handler.on_item if self._self_per_item else None
+        try:
+            async for item in iterator:
+                if on_item is not None:
+                    try:
+                        if self._self_first:
+                            self._self_first = False
+                            self._self_call.first_chunk()
+                        hidden = on_item(item)
+                    except Exception:
+                        _logger.debug("otel-llmcost: stream accounting failed", exc_info=True)
+                        hidden = False
+                    if hidden:
+                        continue
+                yield item
+        except GeneratorExit:  # left (or finalized by the event loop): the stream may resume
+            raise
+        except BaseException as exc:
+            self._self_end(exc, complete=False)
+            raise
+        self._self_end(None, complete=True)
 
     async def __anext__(self) -> Any:
         if self._self_iterator is None:

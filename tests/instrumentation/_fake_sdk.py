@@ -37,15 +37,18 @@ class Stream:
 
 
 class AsyncStream:
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+    def __init__(self, chunks: list[dict[str, Any]], fail_after: int | None = None) -> None:
         self.chunks = chunks
+        self.fail_after = fail_after
         self.closed = False
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._gen()
 
     async def _gen(self) -> AsyncIterator[dict[str, Any]]:
-        for chunk in self.chunks:
+        for i, chunk in enumerate(self.chunks):
+            if self.fail_after is not None and i == self.fail_after:
+                raise FakeError("stream broke")
             yield chunk
 
     async def close(self) -> None:

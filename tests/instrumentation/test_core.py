@@ -225,6 +225,78 @@ class TestStreams:
         assert [s.attributes["gen_ai.usage.input_tokens"] for s in spans] == [1200, 5]
 
 
+class TestAsyncStreams:
+    """``async for`` takes the proxy's async generator, ``anext()`` its __anext__."""
+
+    CHUNKS: list[dict[str, Any]] = [
+        {"text": "hello "},
+        {"text": "world"},
+        {"usage": {"prompt_tokens": 12, "completion_tokens": 2}},
+    ]
+
+    @staticmethod
+    async def _stream(**fake: Any) -> Any:
+        stream = await _fake_sdk.Client().acreate(model="gpt-4o", prompt="x", stream=True)
+        stream.__wrapped__.chunks = list(TestAsyncStreams.CHUNKS)
+        for name, value in fake.items():
+            setattr(stream.__wrapped__, name, value)
+        return stream
+
+    def test_anext_and_async_for_read_one_stream_the_same_way(self, otel: Otel, wrapped: Wrapping) -> None:
+        async def go() -> list[Any]:
+            stream = await self._stream()
+            seen = [await anext(stream)]
+            async for chunk in stream:
+                seen.append(chunk)
+                break  # leaves the async generator suspended: the stream stays open
+            assert otel.spans() == []
+            with pytest.raises(StopAsyncIteration):
+                await anext(stream)
+            return seen
+
+        assert asyncio.run(go()) == [{"text": "hello "}, {"text": "world"}]
+        (span,) = otel.spans()
+        assert span.attributes["gen_ai.usage.input_tokens"] == 12
+        assert span.attributes["gen_ai.usage.output_tokens"] == 2
+        (first_chunk,) = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
+        assert first_chunk.count == 1
+
+    def test_async_for_hides_the_usage_chunk_and_prices(self, otel: Otel, wrapped: Wrapping) -> None:
+        async def go() -> list[Any]:
+            return [chunk async for chunk in await self._stream()]
+
+        assert asyncio.run(go()) == [{"text": "hello "}, {"text": "world"}]
+        (span,) = otel.spans()
+        assert span.attributes["gen_ai.usage.output_tokens"] == 2
+        assert "error.type" not in span.attributes
+
+    def test_error_mid_stream_reaches_the_app_and_the_span(self, otel: Otel, wrapped: Wrapping) -> None:
+        async def go() -> list[Any]:
+            seen = []
+            async for chunk in await self._stream(fail_after=1):
+                seen.append(chunk)
+            return seen
+
+        with pytest.raises(_fake_sdk.FakeError, match="stream broke"):
+            asyncio.run(go())
+        (span,) = otel.spans()
+        assert span.attributes["error.type"] == "FakeError"
+
+    def test_handler_fault_never_reaches_the_app(
+        self, otel: Otel, wrapped: Wrapping, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def boom(self: Any, item: Any) -> bool:
+            raise RuntimeError("our bug")
+
+        monkeypatch.setattr(_fake_wrappers.Handler, "on_item", boom)
+
+        async def go() -> list[Any]:
+            return [chunk async for chunk in await self._stream()]
+
+        assert len(asyncio.run(go())) == 3  # nothing hidden, nothing lost
+        assert len(otel.spans()) == 1
+
+
 class TestOwnFaults:
     def test_pricing_raises(
         self, otel: Otel, wrapped: Wrapping, monkeypatch: pytest.MonkeyPatch, pricer: Pricer

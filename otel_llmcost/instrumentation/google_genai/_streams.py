@@ -117,6 +117,9 @@ class MarkedSyncStream(SyncStreamProxy):
 class MarkedAsyncStream(AsyncStreamProxy):
     """:class:`MarkedSyncStream` for ``AsyncModels._generate_content_stream``'s async iterator."""
 
+    def __aiter__(self) -> MarkedAsyncStream:
+        return self  # every pull through __anext__, which marks it
+
     async def __anext__(self) -> Any:
         token = Telemetry.mark_in_call()
         try:
