@@ -81,44 +81,33 @@ class SyncStreamProxy(_Base):
         self._self_iterator: Any = None
 
     def __iter__(self) -> Iterator[Any]:
-        # A generator resumes cheaper than ``__next__`` is called on a proxy (which then calls
-        # ``_self_item``): ``for`` loops take this path, ``next(stream)`` the other.
-        return self._self_chunks() if self._self_per_item else self._self_passed()
-
-    def _self_passed(self) -> Iterator[Any]:
-        """Every item, for a handler without per-item accounting: only the end matters."""
-        iterator = self._self_iterator
-        if iterator is None:
-            iterator = self._self_iterator = iter(self.__wrapped__)
-        try:
-            for item in iterator:  # noqa: UP028 - ``yield from`` would close ``iterator`` on a break
-                yield item
-        except GeneratorExit:  # the loop was left: the stream may still be resumed, or closed
-            raise
-        except BaseException as exc:
-            self._self_end(exc, complete=False)
-            raise
-        self._self_end(None, complete=True)
+        # ``for`` loops take a generator, which resumes cheaper than ``__next__`` is called on a
+        # proxy (which then calls ``_self_item``); ``next(stream)`` takes ``__next__``. Both read
+        # the same iterator, so they mix.
+        return self._self_chunks()
 
     def _self_chunks(self) -> Iterator[Any]:
-        """Every item the handler does not hide, accounted for as ``__next__`` does."""
+        """Every item the handler does not hide, accounted for as ``__next__`` does (inline)."""
         iterator = self._self_iterator
         if iterator is None:
             iterator = self._self_iterator = iter(self.__wrapped__)
-        on_item = self._self_handler.on_item
+        # A handler without per-item accounting (a tapped chat stream) needs only the end.
+        on_item = self._self_handler.on_item if self._self_per_item else None
         try:
-            for item in iterator:
-                try:
-                    if self._self_first:
-                        self._self_first = False
-                        self._self_call.first_chunk()
-                    hidden = on_item(item)
-                except Exception:
-                    _logger.debug("otel-llmcost: stream accounting failed", exc_info=True)
-                    hidden = False
-                if not hidden:
-                    yield item
-        except GeneratorExit:
+            for item in iterator:  # not ``yield from``: that would close ``iterator`` on a break
+                if on_item is not None:
+                    try:
+                        if self._self_first:
+                            self._self_first = False
+                            self._self_call.first_chunk()
+                        hidden = on_item(item)
+                    except Exception:
+                        _logger.debug("otel-llmcost: stream accounting failed", exc_info=True)
+                        hidden = False
+                    if hidden:
+                        continue
+                yield item
+        except GeneratorExit:  # the loop was left: the stream may still be resumed, or closed
             raise
         except BaseException as exc:
             self._self_end(exc, complete=False)
@@ -168,6 +157,7 @@ class AsyncStreamProxy(_Base):
         return self._self_chunks()
 
     async def _self_chunks(self) -> AsyncIterator[Any]:
+        """:meth:`SyncStreamProxy._self_chunks` for ``async for``."""
         iterator = self._self_iterator
         if iterator is None:
             iterator = self._self_iterator = self.__wrapped__.__aiter__()

@@ -129,8 +129,8 @@ class ChatTap:
         for sse in self._decoder.iter_bytes(iterator):
             # The usual chunk inline (a sync stream's every event runs this): an SDK event, not
             # the first, unnamed, whose usage is absent or the trailing null OpenAI sends. Read
-            # through the event's fields, not its properties (a Python call each). Anything else,
-            # or a fault here, takes the general path (``_passes``).
+            # through the event's fields, not its properties (a Python call each). Anything else
+            # takes the general path (``_passes``); a fault here passes the event on untouched.
             noted = False
             try:
                 if chunks and type(sse) is event_type and sse._event is None:
