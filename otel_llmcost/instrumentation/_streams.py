@@ -87,7 +87,8 @@ class SyncStreamProxy(_Base):
         return self._self_chunks()
 
     def _self_chunks(self) -> Iterator[Any]:
-        """Every item the handler does not hide, accounted for as ``__next__`` does (inline)."""
+        """Every item the handler does not hide, accounted for as ``__next__`` does: inline (a
+        copy of ``_self_item``), since the call would cost ~0.3 µs of a ~15 µs anthropic event."""
         iterator = self._self_iterator
         if iterator is None:
             iterator = self._self_iterator = iter(self.__wrapped__)

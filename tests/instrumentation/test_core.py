@@ -131,6 +131,25 @@ def test_flags_max_tokens_exceeded(otel: Otel, wrapped: Wrapping) -> None:
     assert span.attributes["llmcost.response.max_tokens_exceeded"] is True
 
 
+@pytest.fixture
+def faulty_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake stream handler's per-item accounting raises (a bug of ours)."""
+
+    def boom(self: Any, item: Any) -> bool:
+        raise RuntimeError("our bug")
+
+    monkeypatch.setattr(_fake_wrappers.Handler, "on_item", boom)
+
+
+def _assert_read_once(otel: Otel) -> None:
+    """The fake stream (12 in, 2 out) was priced once and its first chunk counted once."""
+    (span,) = otel.spans()
+    assert span.attributes["gen_ai.usage.input_tokens"] == 12
+    assert span.attributes["gen_ai.usage.output_tokens"] == 2
+    (first_chunk,) = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
+    assert first_chunk.count == 1
+
+
 class TestStreams:
     def test_stream_hides_usage_chunk_and_prices(self, otel: Otel, wrapped: Wrapping) -> None:
         stream = _fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True)
@@ -158,11 +177,7 @@ class TestStreams:
         assert otel.spans() == []
         with pytest.raises(StopIteration):
             next(stream)
-        (span,) = otel.spans()
-        assert span.attributes["gen_ai.usage.input_tokens"] == 12
-        assert span.attributes["gen_ai.usage.output_tokens"] == 2
-        (first_chunk,) = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
-        assert first_chunk.count == 1
+        _assert_read_once(otel)
 
     def test_next_alone_hides_the_usage_chunk_and_prices(self, otel: Otel, wrapped: Wrapping) -> None:
         stream = _fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True)
@@ -199,13 +214,8 @@ class TestStreams:
         gc.collect()
         assert len(otel.spans()) == 1
 
-    def test_handler_fault_never_reaches_app(
-        self, otel: Otel, wrapped: Wrapping, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        def boom(self: Any, item: Any) -> bool:
-            raise RuntimeError("our bug")
-
-        monkeypatch.setattr(_fake_wrappers.Handler, "on_item", boom)
+    @pytest.mark.usefixtures("faulty_handler")
+    def test_handler_fault_never_reaches_app(self, otel: Otel, wrapped: Wrapping) -> None:
         chunks = list(_fake_sdk.Client().create(model="gpt-4o", prompt="x", stream=True))
         assert len(chunks) == 3  # nothing hidden, nothing lost
         assert len(otel.spans()) == 1
@@ -255,11 +265,7 @@ class TestAsyncStreams:
             return seen
 
         assert asyncio.run(go()) == [{"text": "hello "}, {"text": "world"}]
-        (span,) = otel.spans()
-        assert span.attributes["gen_ai.usage.input_tokens"] == 12
-        assert span.attributes["gen_ai.usage.output_tokens"] == 2
-        (first_chunk,) = otel.metrics()["gen_ai.client.operation.time_to_first_chunk"]
-        assert first_chunk.count == 1
+        _assert_read_once(otel)
 
     def test_async_for_hides_the_usage_chunk_and_prices(self, otel: Otel, wrapped: Wrapping) -> None:
         async def go() -> list[Any]:
@@ -282,14 +288,8 @@ class TestAsyncStreams:
         (span,) = otel.spans()
         assert span.attributes["error.type"] == "FakeError"
 
-    def test_handler_fault_never_reaches_the_app(
-        self, otel: Otel, wrapped: Wrapping, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        def boom(self: Any, item: Any) -> bool:
-            raise RuntimeError("our bug")
-
-        monkeypatch.setattr(_fake_wrappers.Handler, "on_item", boom)
-
+    @pytest.mark.usefixtures("faulty_handler")
+    def test_handler_fault_never_reaches_the_app(self, otel: Otel, wrapped: Wrapping) -> None:
         async def go() -> list[Any]:
             return [chunk async for chunk in await self._stream()]
 
