@@ -9,6 +9,7 @@ only compared. Rows are priced in integers (``Pricer.price_nanos``), to the same
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -38,8 +39,9 @@ from otel_llmcost.pricing import cost_nanos as _cost_nanos
 from otel_llmcost.usage import Usage, UsageCounts
 
 __all__ = [
-    "REJECTION_REASONS", "REJECT_BAD_SPAN_ID", "REJECT_BAD_TIMESTAMP", "REJECT_DUPLICATE_CALL", "REJECT_MALFORMED_SPAN",
-    "REJECT_MISSING_MODEL", "STATUS_ERROR", "STATUS_OK", "UNKNOWN", "BatchResult", "Normalizer", "is_discrepant",
+    "MAX_KEY_CHARS", "REJECTION_REASONS", "REJECT_BAD_SPAN_ID", "REJECT_BAD_TIMESTAMP", "REJECT_DUPLICATE_CALL",
+    "REJECT_MALFORMED_SPAN", "REJECT_MISSING_MODEL", "STATUS_ERROR", "STATUS_OK", "UNKNOWN", "BatchResult",
+    "Normalizer", "fit_key", "is_discrepant",
 ]  # fmt: skip
 
 _logger = logging.getLogger(__name__)
@@ -70,6 +72,10 @@ _STATUS_ERROR = Status.STATUS_CODE_ERROR
 _DISCREPANCY_FLOOR_NANOS = 1_000  # $0.000001
 _POW10: tuple[int, ...] = tuple(10**n for n in range(10))
 _DECIMAL_DIGITS = 28  # Decimal's default precision: exact for any float's repr (17 digits) times 1e9
+#: Longest provider, response id or attribution value stored as sent (see :func:`fit_key`). With
+#: 4-byte characters, 256 of them keep the widest index row (trace id, provider, response id)
+#: under PostgreSQL's 2,704-byte limit.
+MAX_KEY_CHARS: Final = 256
 
 # Span-level overrides of what the resource says, and other attributes most spans lack: one
 # C-level isdisjoint() instead of a dict lookup per key.
@@ -184,14 +190,29 @@ def _money_nanos(value: Any) -> int | None:
     return nanos if nanos is not None and -_INT64_MAX <= nanos <= _INT64_MAX else None
 
 
+def fit_key(text: str | None) -> str | None:
+    """``text``, or, past :data:`MAX_KEY_CHARS`, its opening, ``~`` and 16 hex digits of its
+    SHA-256: as long as the limit, still distinct from any other value, the same every time.
+
+    Applied to the values the ledger indexes (provider, response id, team, project, user) and to
+    everything a resource gives its spans: PostgreSQL refuses an index row over 2,704 bytes, and
+    one such value failed the whole batched ledger write.
+    """
+    if text is None or len(text) <= MAX_KEY_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[: MAX_KEY_CHARS - 17]}~{digest}"
+
+
 def _resource_defaults(resource: Mapping[str, str]) -> tuple[str | None, ...]:
     """service, environment, namespace, pod and the attribution fields a resource gives its spans."""
     get = resource.get
     environment = get(sc.DEPLOYMENT_ENVIRONMENT_NAME) or get(sc.DEPLOYMENT_ENVIRONMENT)
-    return (
+    values = (
         get(sc.SERVICE_NAME), environment, get(sc.K8S_NAMESPACE_NAME), get(sc.K8S_POD_NAME),
         *(get(key) for key in sc.ATTRIBUTION_KEYS.values()),
     )  # fmt: skip
+    return tuple(map(fit_key, values))  # once a resource, not a span
 
 
 # A kept call: its record, span and Cost (for enrich), the (trace, response id) that identifies
@@ -286,7 +307,7 @@ class Normalizer:
         except KeyError:
             if len(self._providers) > 1024:  # bounded: the names come from untrusted spans
                 self._providers.clear()
-            provider = self._providers[raw] = normalize_provider(raw)
+            provider = self._providers[raw] = fit_key(normalize_provider(raw))
             return provider
 
     def _resolve(self, models: tuple[str | None, str | None, str | None]) -> ModelEntry | None:
@@ -425,11 +446,16 @@ class Normalizer:
             ) is not None
             team, project, user = span_team or team, span_project or project, span_user or user
             feature, thread, run = span_feature or feature, span_thread or thread, span_run or run
+            # The span's own values (the resource's are fitted already); no call in the usual case.
+            if attributed and len(team or "") + len(project or "") + len(user or "") > MAX_KEY_CHARS:
+                team, project, user = fit_key(team), fit_key(project), fit_key(user)
         inp, cache_read, write_5m, write_1h, out, reasoning, in_audio, out_audio, _, web, estimated = (
             counts or _NO_COUNTS
         )
         trace_hex = trace_id.hex()
         response_id = get(sc.GEN_AI_RESPONSE_ID)
+        if response_id is not None and len(response_id) > MAX_KEY_CHARS:
+            response_id = fit_key(response_id)
         # _RECORD_FIELDS order, one line per group of LedgerRecord columns.
         record = _new_record(
             trace_hex, span_id.hex(), start_ns, end_ns,

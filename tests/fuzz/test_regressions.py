@@ -4,6 +4,7 @@ ledger write (503 to every export batched with it, retried by the exporter forev
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -18,10 +19,10 @@ from tests.fuzz.conftest import Fuzzed
 _ids = iter(range(7_000_000, 8_000_000))
 
 
-def export(fuzzed: Fuzzed, **changes: Any) -> tuple[int, int, str]:
+def export(fuzzed: Fuzzed, resource: dict[str, Any] | None = None, **changes: Any) -> tuple[int, int, str]:
     """One of our OpenAI spans with ``changes``: (HTTP status, rejected spans, span id)."""
     spec = S.ours_openai(S.OpenAICall()).but(**S.ids(next(_ids))).but(**changes)
-    answer = http_post(fuzzed.http, S.request([spec]).SerializeToString())
+    answer = http_post(fuzzed.http, S.request([spec], resource=resource or S.RESOURCE).SerializeToString())
     rejected = ExportTraceServiceResponse.FromString(answer.body).partial_success.rejected_spans
     return answer.status, rejected, spec.span_id.hex()
 
@@ -71,6 +72,26 @@ def test_nul_characters_in_text_are_stored(fuzzed: Fuzzed) -> None:
     nul = "\ufffd"
     assert (record.request_model, record.team, record.response_id) == (f"gpt-4o{nul}evil", nul, f"a{nul}b")
     assert record.cost_nanos == 6_000_000  # priced by the response model, gpt-4o-2024-08-06
+
+
+def test_values_too_long_to_index_are_stored_fitted(fuzzed: Fuzzed) -> None:
+    """A 300,000-character user (the fuzzer's) failed PostgreSQL's index on it (rows are limited
+    to 2,704 bytes) and with it the whole ledger write. Indexed values past 256 characters are
+    stored as their opening and a hash; on SQLite the same."""
+    long_user = "a" * 300_000
+    resource = {**S.RESOURCE, sc.LLMCOST_USER: long_user, sc.LLMCOST_PROJECT: "🤖" * 1_000}
+    attrs = {
+        sc.LLMCOST_TEAM: "t" * 5_000,
+        sc.GEN_AI_RESPONSE_ID: "r" * 100_000,
+        sc.GEN_AI_PROVIDER_NAME: "p" * 3_000,
+    }
+    status, rejected, span_id = export(fuzzed, resource, attrs=attrs)
+    assert (status, rejected) == (200, 0)
+    record = stored(fuzzed, span_id)
+    fitted = (record.user, record.project, record.team, record.response_id, record.provider)
+    assert [len(value) for value in fitted] == [256] * 5
+    assert record.user == "a" * 239 + "~" + hashlib.sha256(long_user.encode()).hexdigest()[:16]
+    assert fuzzed.metric("llmcost_collector_ledger_write_errors_total") == 0
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
