@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,27 @@ _SUMS = (
 
 _TRACE = COLUMN_NAMES.index("trace_id")
 _SPAN = COLUMN_NAMES.index("span_id")
+
+
+def _enable_wal(conn: sqlite3.Connection) -> str:
+    """``PRAGMA journal_mode = WAL``; the mode the database is in afterwards.
+
+    Switching a new database to WAL needs its exclusive lock, and SQLite answers "database is
+    locked" at once, without the busy handler, while another connection is opening it too (six
+    threads opening one new file: about one open in a thousand failed). Retried for the busy
+    timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 class SqliteLedger(SqlLedger):
@@ -110,7 +132,7 @@ class SqliteLedger(SqlLedger):
     def _migrate(self) -> None:
         conn = self._writer
         if not self._memory:
-            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            mode = _enable_wal(conn)
             if mode.lower() != "wal":
                 _logger.warning(
                     "SQLite ledger %s runs in %s mode, not WAL: reads block writes", self._path, mode

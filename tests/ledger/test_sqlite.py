@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.ledger import Filters, Group, Totals, _query, default_ledger_url, open_ledger
-from otel_llmcost.ledger._sqlite import SqliteLedger
+from otel_llmcost.ledger import _sqlite as sqlite_module
+from otel_llmcost.ledger._sqlite import SqliteLedger, _enable_wal
 from tests.ledger.support import make_record
 
 
@@ -95,3 +98,47 @@ def test_records_page_through_the_start_index(tmp_path: Path) -> None:
         assert params[0] == 900
         steps = ledger._fetch(f"EXPLAIN QUERY PLAN {sql}", params)
         assert [step[-1] for step in steps] == ["SEARCH llm_usage USING INDEX llm_usage_start (start_ns>?)"]
+
+
+class _LockedAtFirst:
+    """A connection whose WAL switch is refused ``refusals`` times with ``code``."""
+
+    def __init__(self, refusals: int, code: int) -> None:
+        self.refusals = refusals
+        self.code = code
+        self.calls = 0
+
+    def execute(self, sql: str) -> Any:
+        assert sql == "PRAGMA journal_mode = WAL"
+        self.calls += 1
+        if self.calls <= self.refusals:
+            exc = sqlite3.OperationalError("database is locked")
+            exc.sqlite_errorcode = self.code  # type: ignore[attr-defined]
+            raise exc
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return ("wal",)
+
+
+def test_switching_to_wal_waits_out_a_concurrent_opener() -> None:
+    # SQLite refuses the switch at once, without its busy handler, while another connection opens
+    # the new file: test_concurrent_opens_from_threads failed about once in 150 runs before.
+    conn = _LockedAtFirst(refusals=3, code=sqlite3.SQLITE_BUSY)
+    assert _enable_wal(conn) == "wal"  # type: ignore[arg-type]
+    assert conn.calls == 4
+
+
+def test_switching_to_wal_gives_up_after_the_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_S", 0.02)
+    conn = _LockedAtFirst(refusals=10**9, code=sqlite3.SQLITE_LOCKED)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        _enable_wal(conn)  # type: ignore[arg-type]
+    assert 2 <= conn.calls < 100
+
+
+def test_switching_to_wal_raises_other_errors_at_once() -> None:
+    conn = _LockedAtFirst(refusals=1, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(sqlite3.OperationalError):
+        _enable_wal(conn)  # type: ignore[arg-type]
+    assert conn.calls == 1
