@@ -3,6 +3,7 @@ bounded memory and counted drops, never ingest."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import grpc
@@ -56,6 +57,11 @@ def test_all_spans_arrive_downstream_and_genai_ones_carry_our_cost(
     assert len(records) == 6
     assert spans[S.ids(7)["span_id"].hex()]["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] > 0  # added
     assert spans[S.ids(8)["span_id"].hex()]["attributes"][sc.GEN_AI_USAGE_COST_AMOUNT] != 99.0  # replaced
+    # Counted once the endpoint has answered, which is after the receiver has the spans.
+    deadline = time.monotonic() + 10
+    while metric_sum(collector, "llmcost_collector_forward_spans_total", endpoint="tempo") < 9:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     assert metric_sum(collector, "llmcost_collector_forward_spans_total", endpoint="tempo") == 9
 
 
