@@ -192,7 +192,8 @@ def _money_nanos(value: Any) -> int | None:
 
 def fit_key(text: str | None) -> str | None:
     """``text``, or, past :data:`MAX_KEY_CHARS`, its opening, ``~`` and 16 hex digits of its
-    SHA-256: as long as the limit, still distinct from any other value, the same every time.
+    SHA-256: as long as the limit, the same every time, and apart from a 64-bit hash collision
+    distinct from every other long value.
 
     Applied to the values the ledger indexes (provider, response id, team, project, user) and to
     everything a resource gives its spans: PostgreSQL refuses an index row over 2,704 bytes, and
