@@ -37,6 +37,37 @@ _BUSY = (
 )
 
 
+#: What each of the collector's servers is, in the error that says it cannot listen.
+_SERVER_LABELS = {
+    "otlp-grpc": "the OTLP/gRPC receiver",
+    "otlp-http": "the OTLP/HTTP receiver",
+    "api": "the API and metrics endpoint",
+}
+
+
+class ListenError(OSError):
+    """A server cannot listen on its address: which server, which address, and why."""
+
+    def __init__(self, name: str, address: Address, reason: str) -> None:
+        super().__init__(f"{_SERVER_LABELS.get(name, name)} cannot listen on {address}: {reason}")
+        self.name = name
+        self.address = address
+
+
+def bind_failure(address: Address) -> str | None:
+    """Why the OS refuses to bind ``address`` (as a listening server would, with SO_REUSEADDR),
+    or None when it would not. For servers whose own error does not say why: grpcio logs a
+    line of its own and raises "Failed to bind"."""
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((address.host, address.port))
+    except OSError as err:
+        return (err.strerror or str(err)).lower()
+    return None
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -229,7 +260,10 @@ class HttpServer:
         self._connections: set[Any] = set()
         self._busy = 0
         self._cond = threading.Condition()
-        self._server = _Server(self, address)  # binds now: a port in use fails here
+        try:
+            self._server = _Server(self, address)  # binds now: a port in use fails here
+        except OSError as err:
+            raise ListenError(name, address, (err.strerror or str(err)).lower()) from err
         host, port = self._server.server_address[:2]
         self.address = Address(str(host), int(port))
         self._thread = threading.Thread(

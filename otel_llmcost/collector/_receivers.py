@@ -36,7 +36,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_llmcost.collector._config import TLSFiles
 from otel_llmcost.collector._config_values import Address
-from otel_llmcost.collector._http import BodyTooLarge, LengthRequired, Request, Response
+from otel_llmcost.collector._http import (
+    BodyTooLarge,
+    LengthRequired,
+    ListenError,
+    Request,
+    Response,
+    bind_failure,
+)
 from otel_llmcost.collector._otlp import parse_json_request, parse_protobuf_request
 from otel_llmcost.collector._pipeline import ExportResult, Outcome, Pipeline
 
@@ -116,14 +123,20 @@ class GrpcReceiver:
             maximum_concurrent_rpcs=max_concurrency * 2,
         )
         target = str(address)
-        if tls is not None:
-            with open(tls.key_file, "rb") as key, open(tls.cert_file, "rb") as cert:
-                credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
-            port = self._server.add_secure_port(target, credentials)
-        else:
-            port = self._server.add_insecure_port(target)
+        refused = bind_failure(address) if address.port else None
+        if refused is not None:  # said before grpcio tries (it would log an error line of its own)
+            raise ListenError("otlp-grpc", address, refused)
+        try:
+            if tls is not None:
+                with open(tls.key_file, "rb") as key, open(tls.cert_file, "rb") as cert:
+                    credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+                port = self._server.add_secure_port(target, credentials)
+            else:
+                port = self._server.add_insecure_port(target)
+        except RuntimeError:  # grpcio: "Failed to bind to address …" (it does not say why)
+            port = 0
         if not port:  # older grpcio returns 0 instead of raising
-            raise OSError(f"cannot bind the OTLP/gRPC receiver to {target}")
+            raise ListenError("otlp-grpc", address, bind_failure(address) or "the address is not available")
         self.address = Address(address.host, port)
 
     def start(self) -> None:

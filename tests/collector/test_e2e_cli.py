@@ -165,3 +165,19 @@ def test_sigterm_with_exports_in_flight_loses_nothing_acknowledged(
 def test_sigint_stops_it_too(cli_collector: CliCollector) -> None:
     cli_collector.process.send_signal(signal.SIGINT)
     assert cli_collector.process.wait(30) == 0
+
+
+def test_a_port_in_use_is_one_line_naming_the_server_and_address(
+    cli_collector: CliCollector, tmp_path: Path
+) -> None:
+    taken = cli_collector.grpc  # e.g. another OpenTelemetry Collector already on 4317
+    command = [*CLI, "collector", "--otlp-grpc", str(taken), "--otlp-http", "127.0.0.1:0"]
+    command += ["--listen", "127.0.0.1:0", "--ledger", f"sqlite:///{tmp_path / 'second.db'}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_LLMCOST_")}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"Error: cannot start the collector: the OTLP/gRPC receiver cannot listen on {taken}: "
+        "address already in use\n"
+    )

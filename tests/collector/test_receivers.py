@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from otel_llmcost.collector import Collector
 from otel_llmcost.collector._config_values import Address
+from otel_llmcost.collector._http import ListenError
 from otel_llmcost.ledger import Filters
 from tests.collector.conftest import Answer, genai_request, grpc_export, gzipped, http_post, metric_sum
 
@@ -193,7 +194,20 @@ def test_tls_on_both_receivers(start_collector: Callable[..., Collector], tls_fi
     assert collector.ledger.count() == 6
 
 
-def test_a_port_in_use_fails_start(start_collector: Callable[..., Collector], collector: Collector) -> None:
-    taken: Address = collector.addresses["otlp_http"]
-    with pytest.raises(OSError):
-        start_collector(otlp_http=taken)
+@pytest.mark.parametrize(
+    ("server", "setting", "label"),
+    [
+        ("otlp_grpc", "otlp_grpc", "the OTLP/gRPC receiver"),
+        ("otlp_http", "otlp_http", "the OTLP/HTTP receiver"),
+        ("listen", "listen", "the API and metrics endpoint"),
+    ],
+)
+def test_a_port_in_use_fails_start_saying_which_server_and_address(
+    start_collector: Callable[..., Collector], collector: Collector, server: str, setting: str, label: str
+) -> None:
+    taken: Address = collector.addresses[server]
+    with pytest.raises(ListenError) as failed:
+        start_collector(**{setting: taken})
+    assert str(failed.value) == f"{label} cannot listen on {taken}: address already in use"
+    assert failed.value.address == taken
+    still_serving(collector)  # the one holding the port is untouched
