@@ -14,12 +14,12 @@ from otel_llmcost.analytics._budget_forecast import LedgerForecaster
 from otel_llmcost.budgets import load_policy
 from otel_llmcost.budgets._policy import DEFAULT_TIERS
 from otel_llmcost.collector._analytics import AnalyticsMonitor
-from otel_llmcost.collector._api import Api
+from otel_llmcost.collector._api import Api, json_response
 from otel_llmcost.collector._budgets import BudgetMonitor
 from otel_llmcost.collector._config import CollectorConfig
 from otel_llmcost.collector._config_values import Address
 from otel_llmcost.collector._forward import Forwarder
-from otel_llmcost.collector._http import HttpServer
+from otel_llmcost.collector._http import HttpServer, Request, Response
 from otel_llmcost.collector._metrics import CostMetrics
 from otel_llmcost.collector._pipeline import Pipeline
 from otel_llmcost.collector._receivers import GrpcReceiver, OtlpHttpHandler
@@ -31,6 +31,11 @@ __all__ = ["Collector"]
 _logger = logging.getLogger(__name__)
 _PROBE = Filters(since_ns=1 << 62)  # matches nothing: an index lookup that proves the ledger answers
 _PROBE_TTL_S = 1.0
+
+
+def _no_budgets(request: Request) -> Response:
+    """``/v1/budgets`` of a collector started without a budget policy (``--budgets``)."""
+    return json_response({"configured": False, "refreshed_at": None, "budgets": []})
 
 
 class Collector:
@@ -97,6 +102,8 @@ class Collector:
                     forecaster=LedgerForecaster(self.ledger),
                 )  # fmt: skip
                 self.api.route("/v1/budgets", self.budgets.handle)
+            else:  # the endpoint is part of the API either way: say there is nothing to watch
+                self.api.route("/v1/budgets", _no_budgets)
             self.analytics = AnalyticsMonitor(
                 self.ledger, pricer=self.pricer, tiers=tiers, registry=self.registry,
                 refresh_seconds=config.analytics_refresh_s, daily_threshold_usd=config.daily_cost_threshold_usd,

@@ -67,8 +67,12 @@ def test_gauges_and_endpoint(start_collector: Callable[..., Collector], policy: 
     )
 
 
-def test_without_a_policy_there_is_no_budgets_endpoint(collector: Collector) -> None:
-    assert http_get(collector.addresses["listen"], "/v1/budgets").status == 404
+def test_without_a_policy_the_budgets_endpoint_says_none_is_configured(collector: Collector) -> None:
+    answer = http_get(collector.addresses["listen"], "/v1/budgets")
+    assert (answer.status, json.loads(answer.body)) == (
+        200,
+        {"configured": False, "refreshed_at": None, "budgets": []},
+    )
 
 
 def test_bad_policy_refuses_to_start(start_collector: Callable[..., Collector], tmp_path: Path) -> None:
