@@ -4,7 +4,11 @@ Forecasts need weeks of history and insights need traffic with waste in it; a ne
 neither. This writes :class:`~otel_llmcost.analytics.SyntheticUsage` (weekday seasonality,
 growth, noise, spikes; eight workloads on three providers, each with one kind of waste) into a
 ledger so ``forecast``, ``insights``, ``report`` and the dashboards can be tried at once. Records
-are deterministic (ids included): running it twice with the same settings adds nothing.
+are deterministic (ids included): running it again (``--append``) with the same settings adds
+nothing.
+
+The rows are indistinguishable from real ones, so the ledger must be named (``--ledger``; neither
+the default ledger nor ``$OTEL_LLMCOST_LEDGER``) and be empty unless ``--append`` is given.
 """
 
 from __future__ import annotations
@@ -16,13 +20,24 @@ from typing import Any
 import click
 
 from otel_llmcost.cli._format import echo_json
-from otel_llmcost.cli._report_options import ledger_option, resolve, shown, usage_errors
+from otel_llmcost.cli._report_options import shown, usage_errors
 
 _BATCH = 5000
 
 
 @click.command()
-@ledger_option
+@click.option(
+    "--ledger",
+    "ledger_url",
+    metavar="URL",
+    help="The ledger to fill: sqlite:///path or postgresql://… (required: never the default "
+    "ledger or $OTEL_LLMCOST_LEDGER).",
+)
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Write into a ledger that already holds rows (by default only an empty or new one).",
+)
 @click.option("--days", type=click.IntRange(1, 3660), default=120, show_default=True, help="Days of history.")
 @click.option(
     "--end",
@@ -48,6 +63,7 @@ _BATCH = 5000
 @usage_errors
 def synthesize(
     ledger_url: str | None,
+    append: bool,
     days: int,
     end: dt.datetime | None,
     seed: int,
@@ -55,10 +71,13 @@ def synthesize(
     monthly_growth: float,
     as_json: bool,
 ) -> None:
-    """Write DAYS of realistic synthetic LLM usage into the ledger (for trying forecast/insights).
+    """Write DAYS of realistic synthetic LLM usage into a ledger (for trying forecast/insights).
 
-    Never point this at a production ledger: the rows look exactly like real ones (teams support,
-    platform, data, engineering, research, sales, search).
+    Give a ledger of its own (--ledger sqlite:///try.db): it must be empty or new unless --append.
+    Never point this at a production ledger: the rows look exactly like real ones (environment
+    prod; teams support, platform, data, engineering, research, sales, search); nothing marks
+    them but their services: support-api, triage-worker, summarizer, review-bot, agent-runner,
+    email-bot, rag-indexer.
     """
     from otel_llmcost.analytics import SyntheticUsage
     from otel_llmcost.analytics._report import usd
@@ -68,9 +87,21 @@ def synthesize(
     spec = SyntheticUsage(
         seed=seed, days=days, end=last, calls_per_day=calls_per_day, monthly_growth=monthly_growth
     )
-    url = resolve(ledger_url)
+    if not ledger_url:
+        raise click.UsageError(
+            "give the ledger to fill with --ledger URL (e.g. sqlite:///try.db): synthesize never "
+            "writes into the default ledger or $OTEL_LLMCOST_LEDGER"
+        )
+    url = ledger_url
     written = generated = cost_nanos = 0
     with open_ledger(url) as ledger:
+        held = ledger.count()
+        if held and not append:
+            rows = f"{held:,} row{'' if held == 1 else 's'}"
+            raise click.UsageError(
+                f"{shown(url)} already holds {rows}, and synthetic rows cannot be told from real ones: "
+                "give a new ledger, or --append to add to this one"
+            )
         records = iter(spec.records())
         while batch := list(itertools.islice(records, _BATCH)):
             generated += len(batch)

@@ -1,5 +1,6 @@
 """``otel-llmcost synthesize``: the generator's records, exactly, in the ledger; idempotent; usable
-by ``forecast`` at once; bad input is a usage error."""
+by ``forecast`` at once; only into a named ledger, an empty one unless ``--append``; bad input is a
+usage error."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from otel_llmcost.analytics import SyntheticUsage
 from otel_llmcost.analytics._report import usd
+from otel_llmcost.analytics._workloads import WORKLOADS
 from otel_llmcost.cli._app import cli
 from otel_llmcost.ledger import Filters, open_ledger
 
@@ -53,7 +55,7 @@ def test_writes_the_generators_records_once(run: Run, tmp_path: Path) -> None:
         ]
         assert ledger.totals(Filters()).cost_nanos == total
 
-    again = run(*_args(url), "--calls-per-day", "40")
+    again = run(*_args(url), "--calls-per-day", "40", "--append")
     assert again.exit_code == 0, again.output
     assert " ".join(again.stdout.split()) == (
         f"Wrote 0 of {len(expected):,} synthetic calls (2026-02-08 to 2026-03-01, exclusive; $0) into {url}. "
@@ -85,7 +87,51 @@ def test_bad_input_is_a_usage_error(run: Run, args: list[str], message: str) -> 
     assert message in result.output
 
 
+@pytest.mark.parametrize("env", [None, "sqlite:///{tmp}/env.db"])
+def test_needs_an_explicit_ledger(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: str | None
+) -> None:
+    # Neither $OTEL_LLMCOST_LEDGER nor ./.otel-llmcost/ledger.db is ever the default target
+    if env is not None:
+        monkeypatch.setenv("OTEL_LLMCOST_LEDGER", env.format(tmp=tmp_path))
+    for args in ([], ["--ledger", ""]):
+        result = run("synthesize", "--days", "2", *args)
+        assert result.exit_code == 2
+        assert result.output.splitlines()[-1] == (
+            "Error: give the ledger to fill with --ledger URL (e.g. sqlite:///try.db): synthesize never "
+            "writes into the default ledger or $OTEL_LLMCOST_LEDGER"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_refuses_a_ledger_with_rows_unless_append(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/real.db"
+    real = next(iter(SyntheticUsage(seed=99, days=1, end=date(2026, 3, 1), calls_per_day=5.0).records()))
+    with open_ledger(url) as ledger:
+        ledger.insert([real])
+    refused = run(*_args(url), "--calls-per-day", "40")
+    assert refused.exit_code == 2
+    assert refused.output.splitlines()[-1] == (
+        f"Error: {url} already holds 1 row, and synthetic rows cannot be told from real ones: "
+        "give a new ledger, or --append to add to this one"
+    )
+    with open_ledger(url) as ledger:
+        assert ledger.count() == 1
+    appended = run(*_args(url), "--calls-per-day", "40", "--append", "--json")
+    assert appended.exit_code == 0, appended.output
+    expected = len(list(SPEC.records()))
+    assert json.loads(appended.stdout)["written"] == expected
+    with open_ledger(url) as ledger:
+        assert ledger.count() == 1 + expected
+
+
 def test_help() -> None:
     result = CliRunner().invoke(cli, ["synthesize", "--help"])
     assert result.exit_code == 0
-    assert "Write DAYS of realistic synthetic LLM usage" in result.output
+    text = " ".join(result.output.split())
+    assert "Write DAYS of realistic synthetic LLM usage into a ledger" in text
+    assert "it must be empty or new unless --append" in text
+    assert "never the default ledger or $OTEL_LLMCOST_LEDGER" in text
+    # The services it names as the only mark of synthetic rows are exactly the generator's
+    services = list(dict.fromkeys(w.service for w in WORKLOADS))
+    assert f"nothing marks them but their services: {', '.join(services)}." in text
