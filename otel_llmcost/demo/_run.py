@@ -43,9 +43,12 @@ def _process(
     command: list[str], *, cwd: Path, ready: str, env: dict[str, str] | None = None
 ) -> Iterator[str]:
     """Start ``command``; yield its ready line; terminate it (then kill) on the way out."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    try:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    except OSError as error:
+        raise RuntimeError(f"cannot start {Path(command[0]).name} in {cwd}: {_reason(error)}") from None
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -68,14 +71,31 @@ def _fields(line: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in line.split() if "=" in part)
 
 
-def run_demo(workdir: Path) -> DemoRun:
-    """Run everything in ``workdir`` (its ledger is replaced); return where the results are."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    ledger = workdir / "ledger.db"
-    for stale in workdir.glob("ledger.db*"):
-        stale.unlink()
+def _reason(err: OSError, said: Path | None = None) -> str:
+    """The OS's reason, with the file it concerns unless that is ``said`` already."""
+    named = err.filename is not None and str(err.filename) != str(said)
+    return f"{err.strerror or err}" + (f" ({err.filename})" if named else "")
+
+
+def _prepare(workdir: Path) -> Path:
+    """Create ``workdir``, delete the last run's ledger, copy the budget file in; return it."""
     budgets = workdir / "budgets.yaml"
-    shutil.copyfile(_data("budgets.yaml"), budgets)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        for stale in workdir.glob("ledger.db*"):
+            stale.unlink()
+        shutil.copyfile(_data("budgets.yaml"), budgets)
+    except OSError as err:
+        raise RuntimeError(f"cannot use {workdir} as the demo directory: {_reason(err, workdir)}") from None
+    return budgets
+
+
+def run_demo(workdir: Path) -> DemoRun:
+    """Run everything in ``workdir`` (its ledger is replaced); return where the results are.
+
+    Raises :class:`RuntimeError` (one line) when ``workdir`` cannot be used or a part fails."""
+    budgets = _prepare(workdir)
+    ledger = workdir / "ledger.db"
     ledger_url = f"sqlite:///{ledger}"
     cli = [sys.executable, "-m", "otel_llmcost.cli"]
     simulator = [*cli, "simulator", "--port", "0", "--config", str(_data("simulator.yaml"))]
@@ -101,10 +121,16 @@ def run_demo(workdir: Path) -> DemoRun:
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{addresses['otlp_http']}",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
         }
-        app = subprocess.run(
-            [str(BIN / "opentelemetry-instrument"), sys.executable, "-m", "otel_llmcost.demo.app"],
-            cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        instrument = BIN / "opentelemetry-instrument"
+        try:
+            app = subprocess.run(
+                [str(instrument), sys.executable, "-m", "otel_llmcost.demo.app"],
+                cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+        except OSError as err:
+            raise RuntimeError(f"cannot run {instrument.name}: {_reason(err)}") from None
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("the demo app did not finish within 300 s") from None
         if app.returncode != 0:
             raise RuntimeError(f"the demo app failed: {app.stderr.strip()[-1500:]}")
         listen = addresses["listen"]
