@@ -11,7 +11,7 @@ import click
 from otel_llmcost.cli._format import decimal_str, echo_json
 from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES
 from otel_llmcost.exceptions import ConfigError, InvalidUsageError
-from otel_llmcost.pricing import BUCKETS, SERVICE_TIERS, ModelEntry, Pricer
+from otel_llmcost.pricing import BUCKETS, SERVICE_TIERS, ModelEntry, Pricer, to_nanos
 from otel_llmcost.usage import Usage
 
 _PRICES_OPTION = click.option(
@@ -153,6 +153,11 @@ def show(model: str, provider: str | None, as_json: bool, prices_file: str | Non
             click.echo(f"    per {fee} request: ${decimal_str(amount)}")
 
 
+def _usd(amount: Decimal) -> str:
+    """``amount`` rounded to nano-dollars, as the ledger stores it: ``"0.003805175"``."""
+    return decimal_str(Decimal(to_nanos(amount)).scaleb(-9))
+
+
 def _fmt_table(per_m: dict[str, Decimal]) -> str:
     return ", ".join(
         f"{b} ${decimal_str(v)}" for b, v in per_m.items() if b in ("input", "output", "cache_read")
@@ -213,7 +218,10 @@ def cost(
     as_json: bool,
     prices_file: str | None,
 ) -> None:
-    """Price one call of MODEL exactly, whatever the provider's own token convention."""
+    """Price one call of MODEL, whatever the provider's own token convention.
+
+    Amounts are exact to the nano-dollar (rounded half to even), as the ledger stores them.
+    """
     pricer = _pricer(prices_file)
     entry = _require(pricer, model, provider)
     try:
@@ -237,10 +245,8 @@ def cost(
         "model": entry.model,
         "provider": entry.provider,
         "catalog_key": entry.key,
-        "total_usd": decimal_str(result.total),
-        "breakdown": {
-            b: decimal_str(result.bucket(b)) for b in (*BUCKETS, "request_fees") if b in result.breakdown
-        },
+        "total_usd": _usd(result.total),
+        "breakdown": {b: _usd(result.bucket(b)) for b in (*BUCKETS, "request_fees") if b in result.breakdown},
         "tokens": {b: getattr(usage, b) for b in BUCKETS if getattr(usage, b)},
         "service_tier": result.service_tier,
         "tier_fallback": result.tier_fallback,

@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import MAX_PREC, ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ __all__ = ["SECONDS_PER_MONTH", "Overrides", "load_overrides", "parse_overrides"
 
 #: 730 hours, the average month cloud providers bill by (365 * 24 / 12).
 SECONDS_PER_MONTH = Decimal(730 * 3600)
+# A self-hosted price is rounded to whole femto-dollars per token (nano-dollars per million), the
+# grain of catalog prices: it prints as a price, not as 28 digits of a division, and the
+# collector's integer pricing path (pricing/_nanos.py) applies to it.
+_FEMTO_DOLLAR = Decimal("1e-15")
+_UNBOUNDED = Context(prec=MAX_PREC)
 _TOP_KEYS = {"version", "discounts", "deployments", "models"}
 _MODEL_KEYS = {
     "provider",
@@ -89,8 +94,12 @@ class Overrides:
 
 def self_hosted_price(monthly_cost_usd: Decimal, tokens_per_second: Decimal, utilization: Decimal) -> Decimal:
     """USD per token of a deployment that costs ``monthly_cost_usd`` and serves ``tokens_per_second``
-    at ``utilization`` (share of the month it is busy)."""
-    return monthly_cost_usd / (tokens_per_second * utilization * SECONDS_PER_MONTH)
+    at ``utilization`` (share of the month it is busy), rounded (half to even) to whole
+    femto-dollars (1e-15 USD)."""
+    exact = monthly_cost_usd / (tokens_per_second * utilization * SECONDS_PER_MONTH)
+    # Unbounded precision: an absurdly high price (more than 28 digits in femto-dollars) is
+    # still a price, not an InvalidOperation.
+    return exact.quantize(_FEMTO_DOLLAR, rounding=ROUND_HALF_EVEN, context=_UNBOUNDED)
 
 
 def _positive(value: object, where: str) -> Decimal:
@@ -130,11 +139,16 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
         utilization = _positive(sh.get("utilization", 1), f"{where}.self_hosted.utilization")
         if utilization > 1:
             raise ConfigError("must be at most 1", key=f"{where}.self_hosted.utilization")
+        monthly = parse_decimal(sh["monthly_cost_usd"], where=f"{where}.self_hosted.monthly_cost_usd")
         per_token = self_hosted_price(
-            parse_decimal(sh["monthly_cost_usd"], where=f"{where}.self_hosted.monthly_cost_usd"),
-            _positive(sh["tokens_per_second"], f"{where}.self_hosted.tokens_per_second"),
-            utilization,
+            monthly, _positive(sh["tokens_per_second"], f"{where}.self_hosted.tokens_per_second"), utilization
         )
+        if per_token == 0 and monthly:
+            raise ConfigError(
+                "works out below $0.000000001 per million tokens (it would price calls at $0): "
+                "check monthly_cost_usd and tokens_per_second",
+                key=f"{where}.self_hosted",
+            )
         prices["input"] = prices["output"] = per_token * 1_000_000
     if "input" not in prices:
         raise ConfigError("needs an input price, a base model or self_hosted", key=where)

@@ -172,6 +172,76 @@ def test_overrides_file_and_bad_file(run, tmp_path: Path) -> None:  # type: igno
     assert f"{bad}: models.acme-1.input: not a number" in out
 
 
+# README.md's price override example: the self-hosted price is $2.536783358701… per 1M tokens
+README_PRICES = """\
+discounts:
+  openai: 15%
+deployments:
+  prod-chat: gpt-4o
+models:
+  my-finetune:
+    provider: openai
+    base: gpt-4o-mini
+    input: 0.30
+    output: 1.20
+  llama-3.1-70b-vllm:
+    provider: self_hosted
+    self_hosted: {monthly_cost_usd: 10000, tokens_per_second: 2500, utilization: 0.6}
+  openai/gpt-4o:
+    effective_from: 2026-12-01
+    input: 2.00
+    output: 8.00
+"""
+
+
+def test_self_hosted_cost_is_in_nano_dollars(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(README_PRICES)
+    args = [
+        "prices",
+        "cost",
+        "llama-3.1-70b-vllm",
+        "--input",
+        "1000",
+        "--output",
+        "500",
+        "--prices",
+        str(prices),
+    ]
+    code, out = run(*args)
+    assert code == 0
+    # 1000 × $0.000002536783359 = $0.002536783359 -> 0.002536783; 500 × … = 0.0012683916795 -> 0.001268392
+    assert out.splitlines()[:3] == [
+        "llama-3.1-70b-vllm -> self_hosted/llama-3.1-70b-vllm: $0.003805175",
+        "  input                 1000  $0.002536783",
+        "  output                 500  $0.001268392",
+    ]
+    code, out = run(*args, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["total_usd"], data["breakdown"]) == (
+        "0.003805175",
+        {"input": "0.002536783", "output": "0.001268392"},
+    )
+    code, out = run("prices", "show", "llama-3.1-70b-vllm", "--prices", str(prices), "--json")
+    assert code == 0
+    per_mtok = json.loads(out)["prices"][0]["usd_per_mtok"]
+    assert (per_mtok["input"], per_mtok["output"]) == ("2.536783359", "2.536783359")
+
+
+def test_cost_below_a_nano_dollar_rounds_half_to_even(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("models:\n  acme/acme-1: {input: 0.0375, output: 0.0025}\n")
+    code, out = run(
+        "prices", "cost", "acme-1", "--provider", "acme", "--input", "1", "--output", "1",
+        "--prices", str(prices), "--json",
+    )  # fmt: skip
+    assert code == 0
+    # 37.5 nano-dollars -> 38 (half to even), 2.5 -> 2, the exact total 40 stays 40
+    assert json.loads(out)["total_usd"] == "0.00000004"
+    assert json.loads(out)["breakdown"] == {"input": "0.000000038", "output": "0.000000002"}
+
+
 @pytest.mark.parametrize(
     "args",
     [

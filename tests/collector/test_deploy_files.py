@@ -43,9 +43,9 @@ def test_prices_example_loads_and_prices() -> None:
     finetune = pricer.price("my-finetune", Usage(input=1_000_000, output=1_000_000), provider="openai")
     assert finetune is not None and finetune.total == Decimal("1.275")  # (0.30 + 1.20) × 0.85
     vllm = pricer.price("llama-3.1-70b-vllm", Usage(input=1_000_000), provider="vllm")
-    # $10,000 / (2,500 tok/s × 0.6 × 2,628,000 s) per token
+    # $10,000 / (2,500 tok/s × 0.6 × 2,628,000 s) per token, rounded to whole femto-dollars, × 1M
     assert vllm is not None
-    assert vllm.total == Decimal(10000) / (Decimal(2500) * Decimal("0.6") * Decimal(2_628_000)) * 1_000_000
+    assert vllm.total == Decimal("2.536783359")
     assert pricer.price("prod-chat", Usage(input=1), provider="azure.ai.openai") is not None
     free = pricer.price("llama3:8b", Usage(input=10), provider="local")
     assert free is not None and free.free

@@ -12,7 +12,7 @@ from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.pricing import Pricer
 from otel_llmcost.pricing._catalog import Catalog
 from otel_llmcost.pricing._overrides import SECONDS_PER_MONTH, self_hosted_price
-from otel_llmcost.usage import Usage
+from otel_llmcost.usage import Usage, as_counts
 
 D = Decimal
 
@@ -82,9 +82,10 @@ models:
 
 
 def test_self_hosted_price_from_infrastructure_cost(tmp_path: Path, catalog: Catalog) -> None:
-    # $10,000/month for a 4xA100 box serving 2,500 tokens/s, busy 100% of a 730-hour month
+    # $10,000/month for a 4xA100 box serving 2,500 tokens/s, busy 100% of a 730-hour month:
+    # $1.52207001522070015…e-6 a token, rounded to whole femto-dollars
     per_token = self_hosted_price(D(10000), D(2500), D(1))
-    assert per_token == D(10000) / (D(2500) * D(2_628_000))
+    assert per_token == D("0.000001522070015")
     assert SECONDS_PER_MONTH == 2_628_000
     path = write(
         tmp_path,
@@ -96,9 +97,47 @@ models:
 """,
     )
     pricer = Pricer(catalog, overrides=path)
+    per_million = pricer.require("llama-3.1-70b-vllm", "self_hosted").periods[0].table.per_million()
+    assert (per_million["input"], per_million["output"]) == (D("1.522070015"), D("1.522070015"))
     cost = pricer.price("llama-3.1-70b-vllm", Usage(input=6_570_000, output=0), provider="self_hosted")
-    # 6,570,000 tokens = 1/1000 of the month's capacity (2500 * 2,628,000 = 6.57e9): $10
-    assert cost is not None and cost.total == D(10)
+    # 6,570,000 tokens = 1/1000 of the month's capacity (2500 * 2,628,000 = 6.57e9): $10 less
+    # the rounding of the price (0.2e-15 a token)
+    assert cost is not None and cost.total == D("9.99999999855")
+    # Whole femto-dollars: the collector's integer path prices it, to the same figures
+    entry = pricer.require("llama-3.1-70b-vllm", "self_hosted")
+    femtos = pricer.price_femtos(entry, as_counts(Usage(input=6_570_000)))
+    assert femtos is not None and femtos[3][0] == 9_999_999_998_550_000
+
+
+@pytest.mark.parametrize(
+    ("args", "per_token"),
+    [
+        ((D(10000), D(2500), D("0.6")), D("0.000002536783359")),  # …358701166… rounds up
+        ((D(1), D(1), D(1)), D("0.000000380517504")),  # …503805… rounds up
+        ((D(2628), D(1000), D(1)), D("0.000001")),  # exact already
+        ((D(0), D(2500), D(1)), D(0)),
+        ((D(1), D(10) ** 12, D(1)), D(0)),  # 3.8e-19: below half a femto-dollar
+    ],
+)
+def test_self_hosted_price_is_whole_femto_dollars(
+    args: tuple[Decimal, Decimal, Decimal], per_token: Decimal
+) -> None:
+    price = self_hosted_price(*args)
+    assert price == per_token
+    assert price.as_tuple().exponent == -15
+
+
+def test_self_hosted_price_too_small_to_round_is_refused(tmp_path: Path, catalog: Catalog) -> None:
+    path = write(
+        tmp_path,
+        "models:\n  m:\n    self_hosted: {monthly_cost_usd: 1, tokens_per_second: 1000000000000}\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        Pricer(catalog, overrides=path)
+    assert str(err.value) == (
+        f"{path}: models.m.self_hosted: works out below $0.000000001 per million tokens "
+        "(it would price calls at $0): check monthly_cost_usd and tokens_per_second"
+    )
 
 
 def test_free_model(tmp_path: Path, catalog: Catalog) -> None:
