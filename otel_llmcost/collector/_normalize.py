@@ -9,7 +9,6 @@ only compared. Rows are priced in integers (``Pricer.price_nanos``), to the same
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ from otel_llmcost.collector._otlp import (
     read_attributes,
 )
 from otel_llmcost.exceptions import InvalidUsageError
-from otel_llmcost.ledger._model import LedgerRecord
+from otel_llmcost.ledger._model import MAX_KEY_CHARS, LedgerRecord, fit_key
 from otel_llmcost.pricing import Cost, ModelEntry, Pricer, normalize_provider, to_nanos
 from otel_llmcost.pricing import cost_nanos as _cost_nanos
 from otel_llmcost.usage import Usage, UsageCounts
@@ -72,10 +71,6 @@ _STATUS_ERROR = Status.STATUS_CODE_ERROR
 _DISCREPANCY_FLOOR_NANOS = 1_000  # $0.000001
 _POW10: tuple[int, ...] = tuple(10**n for n in range(10))
 _DECIMAL_DIGITS = 28  # Decimal's default precision: exact for any float's repr (17 digits) times 1e9
-#: Longest provider, response id or attribution value stored as sent (see :func:`fit_key`). With
-#: 4-byte characters, 256 of them keep the widest index row (trace id, provider, response id)
-#: under PostgreSQL's 2,704-byte limit.
-MAX_KEY_CHARS: Final = 256
 
 # Span-level overrides of what the resource says, and other attributes most spans lack: one
 # C-level isdisjoint() instead of a dict lookup per key.
@@ -188,21 +183,6 @@ def _money_nanos(value: Any) -> int | None:
         return None
     # An absurd figure would fail the whole ledger write (and every export batched with it).
     return nanos if nanos is not None and -_INT64_MAX <= nanos <= _INT64_MAX else None
-
-
-def fit_key(text: str | None) -> str | None:
-    """``text``, or, past :data:`MAX_KEY_CHARS`, its opening, ``~`` and 16 hex digits of its
-    SHA-256: as long as the limit, the same every time, and apart from a 64-bit hash collision
-    distinct from every other long value.
-
-    Applied to the values the ledger indexes (provider, response id, team, project, user) and to
-    everything a resource gives its spans: PostgreSQL refuses an index row over 2,704 bytes, and
-    one such value failed the whole batched ledger write.
-    """
-    if text is None or len(text) <= MAX_KEY_CHARS:
-        return text
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"{text[: MAX_KEY_CHARS - 17]}~{digest}"
 
 
 def _resource_defaults(resource: Mapping[str, str]) -> tuple[str | None, ...]:

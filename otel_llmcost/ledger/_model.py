@@ -6,14 +6,16 @@ Money is integer nano-dollars; timestamps are integer nanoseconds since the epoc
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 __all__ = [
     "ATTRIBUTION_FIELDS",
     "GROUPABLE",
+    "MAX_KEY_CHARS",
     "SCANNABLE",
     "TOKEN_FIELDS",
     "Filters",
@@ -21,7 +23,30 @@ __all__ = [
     "LedgerBackend",
     "LedgerRecord",
     "Totals",
+    "fit_key",
 ]
+
+#: Longest provider, response id or attribution value stored as sent (see :func:`fit_key`). With
+#: 4-byte characters, 256 of them keep the widest index row (trace id, provider, response id)
+#: under PostgreSQL's 2,704-byte limit.
+MAX_KEY_CHARS: Final = 256
+
+
+def fit_key(text: str | None) -> str | None:
+    """``text``, or, past :data:`MAX_KEY_CHARS`, its opening, ``~`` and 16 hex digits of its
+    SHA-256: as long as the limit, the same every time, and apart from a 64-bit hash collision
+    distinct from every other long value.
+
+    What every writer (the collector, ``import``) applies to the values the ledger indexes
+    (provider, response id, team, project, user); the collector also to everything a resource
+    gives its spans. PostgreSQL refuses an index row over 2,704 bytes, and one such value failed
+    the whole batched ledger write.
+    """
+    if text is None or len(text) <= MAX_KEY_CHARS:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[: MAX_KEY_CHARS - 17]}~{digest}"
+
 
 TOKEN_FIELDS = (
     "input_tokens",
