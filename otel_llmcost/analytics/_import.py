@@ -1,11 +1,13 @@
 """Import JSONL or CSV exports into a ledger: bad lines reported and skipped, the rest merged once.
 
 Every line is checked on its own (JSON or CSV syntax, field names, types, 64-bit integer range,
-trace/span id format, text the ledger can store); a bad one is reported with its file and line
-number and the import goes on, inserting the good records in committed batches. The ledger's
-(trace_id, span_id) key makes importing idempotent: merging several people's or replicas'
-exports into one ledger, or importing the same file twice, counts every call once, and the
-result says how many records were new and how many were already present.
+trace/span id format, text the ledger can store), then held to the rules the collector applies to
+what it ingests (:class:`_AsCollected`): token counts and timestamps it would accept, a cost
+consistent with the row, over-long indexed values fitted as it fits them. A bad line is reported
+with its file and line number and the import goes on, inserting the good records in committed
+batches. The ledger's (trace_id, span_id) key makes importing idempotent: merging several
+people's or replicas' exports into one ledger, or importing the same file twice, counts every
+call once, and the result says how many records were new and how many were already present.
 """
 
 from __future__ import annotations
@@ -15,19 +17,34 @@ import gzip
 import io
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
 from otel_llmcost.analytics._io import FIELDS, REQUIRED, csv_value, record_from_mapping
-from otel_llmcost.ledger import LedgerBackend, LedgerRecord
+from otel_llmcost.ledger import COST_FIELDS, TOKEN_FIELDS, LedgerBackend, LedgerRecord
+from otel_llmcost.ledger._model import MAX_KEY_CHARS, fit_key
+from otel_llmcost.usage import MAX_TOKENS_PER_CALL
 
 __all__ = ["BadLine", "ImportResult", "detect_format", "import_file", "import_lines"]
 
 IMPORT_BATCH: Final = 2000
 MAX_KEPT_ERRORS: Final = 100
 _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
+_NS_PER_DAY: Final = 86_400 * 1_000_000_000
+# Counts a Usage bounds (0 to MAX_TOKENS_PER_CALL each), as the ledger names them.
+_COUNTS: Final = (*TOKEN_FIELDS, "web_search_requests")
+_BREAKDOWN: Final = COST_FIELDS[1:]  # cost_input_nanos … cost_fees_nanos (request fees)
+# The total and each breakdown column are rounded to the nano-dollar separately, from the same
+# exact amounts (pricing/_nanos.py): seven roundings of at most half a nano-dollar each, so the
+# columns may sum to up to 3 nano-dollars either side of cost_nanos, and no closer identity holds.
+_ROUNDING_NANOS: Final = len(COST_FIELDS) // 2
+_FITTED: Final = ("provider", "response_id", "team", "project", "user")  # the values the ledger indexes
+_counts = attrgetter(*_COUNTS)
+_breakdown = attrgetter(*_BREAKDOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +94,77 @@ def detect_format(name: str, first_line: str = "") -> str:
     return "jsonl" if first_line.lstrip().startswith("{") else "csv"
 
 
-def _jsonl(lines: Iterable[str], source: str) -> Iterator[Parsed]:
+class _AsCollected:
+    """The collector's rules for a row (collector/_normalize.py), applied to an imported one.
+
+    ``record(data)`` is :func:`record_from_mapping` of ``data`` held to them: every token count
+    within what :class:`~otel_llmcost.usage.Usage` accepts; ``0 < start_ns <=`` a day after
+    ``now_ns`` (the import is this row's ingestion) and ``end_ns >= start_ns``; a priced row
+    carries ``cost_nanos``, no cost column is negative, an unpriced row costs nothing, and a
+    breakdown, when given, sums to ``cost_nanos`` within its rounding. A row may leave the
+    breakdown out (all six columns 0, their default), as hand-made records do. Over-long
+    provider, response id, team, project and user values are fitted with the ledger's
+    ``fit_key``. Anything else raises ``ValueError`` saying what is wrong.
+    """
+
+    def __init__(self, now_ns: int) -> None:
+        self._latest_start = now_ns + _NS_PER_DAY
+
+    def record(self, data: Any) -> LedgerRecord:
+        record = record_from_mapping(data)
+        counts: tuple[int, ...] = _counts(record)
+        if min(counts) < 0 or max(counts) > MAX_TOKENS_PER_CALL:
+            for name, value in zip(_COUNTS, counts, strict=True):
+                if value < 0:
+                    raise ValueError(f"{name} is negative ({value})")
+                if value > MAX_TOKENS_PER_CALL:
+                    raise ValueError(f"{name}={value} exceeds the per-call maximum {MAX_TOKENS_PER_CALL}")
+        start, end = record.start_ns, record.end_ns
+        if start <= 0:
+            raise ValueError(f"start_ns={start} is not a time after 1970-01-01")
+        if start > self._latest_start:
+            raise ValueError(f"start_ns={start} is more than a day ahead of this machine's clock")
+        if end < start:
+            raise ValueError(f"end_ns={end} is before start_ns={start}")
+        cost, parts = record.cost_nanos, _breakdown(record)
+        if record.priced:
+            if "cost_nanos" not in data:
+                raise ValueError("priced record without cost_nanos: give its cost, or set priced to false")
+            if cost < 0 or min(parts) < 0:
+                for name, value in zip(COST_FIELDS, (cost, *parts), strict=True):
+                    if value < 0:
+                        raise ValueError(f"{name} is negative ({value})")
+            if any(parts) and abs(cost - sum(parts)) > _ROUNDING_NANOS:
+                raise ValueError(
+                    f"cost_nanos={cost} does not match its breakdown columns, which sum to {sum(parts)}"
+                )
+        elif cost or any(parts):
+            for name, value in zip(COST_FIELDS, (cost, *parts), strict=True):
+                if value:
+                    raise ValueError(
+                        f"unpriced record with {name}={value}: set priced to true, or the cost to 0"
+                    )
+        for name in _FITTED:
+            value = getattr(record, name)
+            if value is not None and len(value) > MAX_KEY_CHARS:
+                setattr(record, name, fit_key(value))
+        return record
+
+
+_Make = Callable[[Any], LedgerRecord]
+
+
+def _jsonl(lines: Iterable[str], source: str, make: _Make) -> Iterator[Parsed]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            yield number, record_from_mapping(json.loads(line))
+            yield number, make(json.loads(line))
         except ValueError as err:  # json.JSONDecodeError is one
             yield BadLine(source, number, str(err))
 
 
-def _csv(lines: Iterable[str], source: str) -> Iterator[Parsed]:
+def _csv(lines: Iterable[str], source: str, make: _Make) -> Iterator[Parsed]:
     reader = csv.reader(lines)
     try:
         header = next(reader)
@@ -121,7 +198,7 @@ def _csv(lines: Iterable[str], source: str) -> Iterator[Parsed]:
         try:
             if len(row) != len(header):
                 raise ValueError(f"{len(row)} cells for {len(header)} columns")
-            yield number, record_from_mapping({n: csv_value(n, c) for n, c in zip(header, row, strict=True)})
+            yield number, make({n: csv_value(n, c) for n, c in zip(header, row, strict=True)})
         except ValueError as err:
             yield BadLine(source, number, str(err))
 
@@ -134,9 +211,10 @@ def import_lines(
     on_error: Callable[[BadLine], None] | None = None,
     batch_size: int = IMPORT_BATCH,
 ) -> ImportResult:
-    """Insert the good records of ``lines`` (``fmt`` jsonl or csv) in committed batches; every
-    bad line goes to ``on_error`` and is counted. A ledger error stops the import (batches
-    committed before it stay)."""
+    """Insert the good records of ``lines`` (``fmt`` jsonl or csv) in committed batches, held to
+    the collector's rules as of now (see :class:`_AsCollected`); every bad line goes to
+    ``on_error`` and is counted. A ledger error stops the import (batches committed before it
+    stay)."""
     result = ImportResult(source)
 
     def bad(line: BadLine) -> None:
@@ -146,9 +224,10 @@ def import_lines(
         if on_error is not None:
             on_error(line)
 
+    make = _AsCollected(time.time_ns()).record
     batch: list[LedgerRecord] = []
     try:
-        for item in (_jsonl if fmt == "jsonl" else _csv)(lines, source):
+        for item in (_jsonl if fmt == "jsonl" else _csv)(lines, source, make):
             if isinstance(item, BadLine):
                 bad(item)
                 continue

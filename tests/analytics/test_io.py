@@ -13,6 +13,7 @@ import pytest
 from otel_llmcost.analytics import export_records, import_file, write_archive
 from otel_llmcost.analytics._io import open_output
 from otel_llmcost.ledger import Filters, LedgerBackend, LedgerRecord, open_ledger
+from otel_llmcost.usage import MAX_TOKENS_PER_CALL
 from tests.analytics.report_data import ENGINES, ledger_url
 from tests.ledger.support import make_record, ns
 
@@ -33,15 +34,16 @@ AWKWARD_TEXT = [
 
 
 def tricky_records() -> list[LedgerRecord]:
-    """Every field kind at its edges: all-None optionals, the largest and smallest 64-bit ints,
-    both booleans, and text a CSV reader or a spreadsheet would trip over."""
-    bare = LedgerRecord(trace_id="0" * 32, span_id="0" * 16, start_ns=0, end_ns=0, provider="p", operation="o",
+    """Every field kind at the edges of what the collector writes: all-None optionals, the
+    earliest start, the largest token count, the largest and smallest 64-bit ints, both
+    booleans, and text a CSV reader or a spreadsheet would trip over."""
+    bare = LedgerRecord(trace_id="0" * 32, span_id="0" * 16, start_ns=1, end_ns=1, provider="p", operation="o",
                         priced=False)  # fmt: skip
     full = make_record(
-        1, start_ns=ns(2025, 3, 10), response_id="resp-1", service_tier="flex", input_tokens=BIG,
+        1, start_ns=ns(2025, 3, 10), response_id="resp-1", service_tier="flex", input_tokens=MAX_TOKENS_PER_CALL,
         cache_read_tokens=1, cache_write_5m_tokens=2, cache_write_1h_tokens=3, output_tokens=4, reasoning_tokens=5,
         input_audio_tokens=6, output_audio_tokens=7, web_search_requests=8, usage_estimated=True, cost_nanos=BIG,
-        cost_input_nanos=BIG - 1, cost_output_nanos=9, cost_cache_read_nanos=10, cost_cache_write_nanos=11,
+        cost_input_nanos=BIG - 55, cost_output_nanos=9, cost_cache_read_nanos=10, cost_cache_write_nanos=11,
         cost_reasoning_nanos=12, cost_fees_nanos=13, reported_cost_nanos=-(2**63), status="error",
         error_type="RateLimitError", finish_reason="length", max_tokens=BIG, streaming=True, service="svc",
         environment="prod", namespace="ns", pod="pod-1", team="search", project="alpha", user="u-42", feature="f",
@@ -101,7 +103,7 @@ def test_jsonl_is_one_full_record_per_line_and_csv_has_a_header_of_every_field(t
         export_records(ledger, csv_text, "csv")
     lines = jsonl.getvalue().splitlines()
     assert [json.loads(line) for line in lines] == [r.to_dict() for r in tricky_records()[:2]]
-    assert f'"input_tokens":{BIG}' in lines[1] and '"pricing_model":null' in lines[0]
+    assert f'"cost_nanos":{BIG}' in lines[1] and '"pricing_model":null' in lines[0]
     header, bare, _ = csv_text.getvalue().split("\n", 2)
     assert header.split(",") == list(LedgerRecord.field_names())
     cells = dict(zip(header.split(","), bare.split(","), strict=True))
