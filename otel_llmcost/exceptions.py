@@ -14,6 +14,8 @@ __all__ = [
     "ConfigError",
     "InvalidUsageError",
     "LLMCostError",
+    "LedgerNotFoundError",
+    "LedgerUnavailableError",
     "UnknownModelError",
 ]
 
@@ -56,6 +58,27 @@ class ConfigError(LLMCostError, ValueError):
         self.file = file
         self.key = key
         self.reason = reason
+
+
+class LedgerUnavailableError(ConfigError):
+    """The ledger cannot be opened now: its database server is unreachable or refuses the
+    connection. A runtime failure (the CLI exits 1), unlike the bad URL a plain
+    :class:`ConfigError` means (exit 2). It subclasses :class:`ConfigError` only so that callers
+    written before it existed still refuse cleanly; catch it first. ``reason`` names the
+    (redacted) URL and the cause."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, key="ledger")
+
+
+class LedgerNotFoundError(LedgerUnavailableError):
+    """Opened only to read it, the URL holds no otel-llmcost ledger, and nothing was created or
+    changed there. ``foreign``: something else is there (another application's database, an
+    empty file), rather than nothing (no file, no schema)."""
+
+    def __init__(self, reason: str, *, foreign: bool = False) -> None:
+        super().__init__(reason)
+        self.foreign = foreign
 
 
 class BudgetExceededError(LLMCostError):

@@ -13,7 +13,7 @@ import click
 
 from otel_llmcost.analytics._report import ReportError, month_range, parse_time
 from otel_llmcost.environment_variables import OTEL_LLMCOST_LEDGER
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError, LedgerUnavailableError
 from otel_llmcost.ledger import (
     FILTERABLE,
     Filters,
@@ -22,7 +22,7 @@ from otel_llmcost.ledger import (
     default_ledger_url,
     open_ledger,
 )
-from otel_llmcost.ledger._url import MEMORY, PostgresTarget, SqliteTarget, parse, redact
+from otel_llmcost.ledger._url import PostgresTarget, parse, redact
 from otel_llmcost.pricing import positive_usd
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -128,12 +128,15 @@ def selection(options: dict[str, Any]) -> Filters:
 
 
 def usage_errors(function: F) -> F:
-    """Run ``function`` with a bad ledger URL or policy (:class:`ConfigError`) as exit 2."""
+    """Run ``function`` with a bad ledger URL or policy (:class:`ConfigError`) as exit 2, and a
+    ledger that cannot be opened now (:class:`LedgerUnavailableError`) as exit 1."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
+        except LedgerUnavailableError as err:
+            raise click.ClickException(err.reason) from None
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
 
@@ -145,15 +148,17 @@ def resolve(url: str | None) -> str:
 
 
 def open_existing(url: str | None) -> LedgerBackend:
-    """The ledger at ``url`` (default: the working directory's); a SQLite file that does not
-    exist is an error (exit 1), not silently created empty by a command that only reads."""
-    resolved = resolve(url)
-    target = parse(resolved)
-    if isinstance(target, SqliteTarget) and target.path != MEMORY and not Path(target.path).is_file():
-        raise click.ClickException(
-            f"no ledger at {target.path}: run the collector (or `otel-llmcost demo`) first, or give --ledger URL"
-        )
-    return open_ledger(resolved)
+    """The ledger at ``url`` (default: the working directory's), for a command that only reads
+    it (or deletes its rows): where there is none (no file, no schema, another application's
+    database) that is an error (exit 1), and nothing is created or changed."""
+    try:
+        return open_ledger(resolve(url), create=False)
+    except LedgerNotFoundError as err:
+        if err.foreign:
+            hint = "nothing was changed; give --ledger the URL of an otel-llmcost ledger"
+        else:
+            hint = "run the collector (or `otel-llmcost demo`) first, or give --ledger URL"
+        raise click.ClickException(f"{err.reason}: {hint}") from None
 
 
 def ledger_name(url: str) -> str:

@@ -11,15 +11,19 @@ URLs:
 
 - ``sqlite:///relative/path.db`` (relative to the working directory) or
   ``sqlite:////absolute/path.db``: the path follows ``sqlite:///`` and is percent-decoded;
-  missing parent directories are created.
+  missing parent directories are created (unless ``create=False``).
 - ``sqlite:///:memory:``: a private in-memory ledger, for tests.
 - ``postgresql://user:pass@host:port/db`` (or ``postgres://``), plus any libpq parameter; our
-  own ``?schema=NAME`` keeps the tables in that schema, created when missing. Needs the
-  ``postgres`` extra (psycopg 3), imported only when such a URL is opened.
+  own ``?schema=NAME`` keeps the tables in that schema, created when missing (unless
+  ``create=False``). Needs the ``postgres`` extra (psycopg 3), imported only when such a URL
+  is opened.
 
-Opening runs the schema migrations (idempotent, safe with concurrent openers). A bad URL, an
-unreachable database or a missing driver raises :class:`~otel_llmcost.exceptions.ConfigError`
-on the key ``ledger``.
+Opening runs the schema migrations (idempotent, safe with concurrent openers). A bad URL or a
+missing driver raises :class:`~otel_llmcost.exceptions.ConfigError` on the key ``ledger``; an
+unreachable database its subclass :class:`~otel_llmcost.exceptions.LedgerUnavailableError` (a
+runtime failure, not bad configuration). ``open_ledger(url, create=False)``, for commands that
+only read, raises :class:`~otel_llmcost.exceptions.LedgerNotFoundError` where no otel-llmcost
+ledger is (no file, no schema, another application's database), creating and changing nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError, LedgerUnavailableError
 from otel_llmcost.ledger._base import LedgerChangedError, LedgerClosedError
 from otel_llmcost.ledger._model import (
     ATTRIBUTION_FIELDS,
@@ -58,7 +62,9 @@ __all__ = [
     "LedgerBackend",
     "LedgerChangedError",
     "LedgerClosedError",
+    "LedgerNotFoundError",
     "LedgerRecord",
+    "LedgerUnavailableError",
     "Totals",
     "check_filter",
     "chunked",
@@ -76,8 +82,13 @@ def default_ledger_url(cwd: str | os.PathLike[str] | None = None) -> str:
     return "sqlite:///" + quote((base / ".otel-llmcost" / "ledger.db").as_posix())
 
 
-def open_ledger(url: str) -> LedgerBackend:
-    """Open (creating and migrating as needed) the ledger at ``url``; see the module docs."""
+def open_ledger(url: str, *, create: bool = True) -> LedgerBackend:
+    """Open (creating and migrating as needed) the ledger at ``url``; see the module docs.
+
+    ``create=False``: open only an otel-llmcost ledger that exists (one of an older release is
+    migrated), else raise :class:`LedgerNotFoundError` having created and changed nothing.
+    ``sqlite:///:memory:`` is private to its opener, so it is always created.
+    """
     target = parse(url)
     if isinstance(target, PostgresTarget):
         try:
@@ -88,7 +99,7 @@ def open_ledger(url: str) -> LedgerBackend:
             raise ConfigError(
                 f"a postgresql ledger needs psycopg 3, which is not installed: {_POSTGRES_HINT}", key=KEY
             ) from exc
-        return PostgresLedger(url, target.conninfo, target.schema)
+        return PostgresLedger(url, target.conninfo, target.schema, create=create)
     from otel_llmcost.ledger._sqlite import SqliteLedger
 
-    return SqliteLedger(url, target.path)
+    return SqliteLedger(url, target.path, create=create)

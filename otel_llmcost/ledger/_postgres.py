@@ -10,18 +10,22 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError, LedgerUnavailableError
 from otel_llmcost.ledger import _query
 from otel_llmcost.ledger._base import ConnectionPool, LedgerChangedError, LedgerClosedError, Row, SqlLedger
 from otel_llmcost.ledger._schema import (
     COLUMNS,
     MIGRATIONS_TABLE,
+    TABLE,
+    first_migration_sql,
     migrations_table_sql,
+    not_a_ledger,
     pending,
     postgres_dialect,
 )
@@ -35,12 +39,17 @@ _CONNECT_DEFAULTS = {"connect_timeout": "10", "application_name": "otel-llmcost"
 
 
 class PostgresLedger(SqlLedger):
-    """A ledger in a PostgreSQL table, optionally in its own schema (created when missing)."""
+    """A ledger in a PostgreSQL table, optionally in its own schema (created when missing, unless
+    ``create`` is false: then only an existing ledger of ours opens)."""
 
-    def __init__(self, url: str, conninfo: str, schema: str | None) -> None:
+    def __init__(self, url: str, conninfo: str, schema: str | None, *, create: bool = True) -> None:
         super().__init__(url, postgres_dialect(schema))
         self._schema = schema
-        given = conninfo_to_dict(conninfo)
+        self._create = create
+        try:
+            given = conninfo_to_dict(conninfo)
+        except psycopg.ProgrammingError as exc:
+            raise _bad_parameters(url, conninfo, exc) from None
         defaults = {k: v for k, v in _CONNECT_DEFAULTS.items() if k not in given}
         self._conninfo = make_conninfo(conninfo, **defaults)
         arrays = ", ".join(f"%s::{_ARRAY_TYPES[c.kind]}" for c in COLUMNS)
@@ -53,6 +62,9 @@ class PostgresLedger(SqlLedger):
         self._writer: Connection | None = None
         try:
             self._writer = self._connect(autocommit=False)
+        except psycopg.Error as exc:
+            raise _connect_error(url, exc) from exc
+        try:
             self._migrate(self._writer)
         except psycopg.Error as exc:
             self._drop_writer()
@@ -76,7 +88,13 @@ class PostgresLedger(SqlLedger):
                 if self._schema:
                     cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self._schema])
                     if cur.fetchone() is None:
+                        if not self._create:
+                            raise LedgerNotFoundError(
+                                f"no ledger at {redact(self.url)} (schema {self._schema!r} does not exist)"
+                            )
                         cur.execute(f'CREATE SCHEMA "{self._schema}"')  # name checked by _url
+                if not self._create:
+                    self._check_ledger(cur)
                 cur.execute(migrations_table_sql(self.dialect))
                 cur.execute(f"SELECT version FROM {self.dialect.table(MIGRATIONS_TABLE)}")
                 applied = {int(v) for (v,) in cur.fetchall()}
@@ -86,6 +104,26 @@ class PostgresLedger(SqlLedger):
         except BaseException:
             _rollback_quietly(conn)
             raise
+
+    def _check_ledger(self, cur: psycopg.Cursor[tuple[Any, ...]]) -> None:
+        """Raise :class:`LedgerNotFoundError` unless the schema (else the search path) holds a
+        ledger of ours; the caller's rollback then undoes nothing, as nothing was changed."""
+        names = (TABLE, MIGRATIONS_TABLE)
+        cur.execute("SELECT to_regclass(%s), to_regclass(%s)", [self.dialect.table(n) for n in names])
+        found = cur.fetchone() or (None, None)
+        tables = [name for name, oid in zip(names, found, strict=True) if oid is not None]
+        first: list[tuple[Any, ...]] | None = None
+        if MIGRATIONS_TABLE in tables:
+            try:
+                cur.execute(first_migration_sql(self.dialect))
+                first = cur.fetchall()
+            except psycopg.DatabaseError:  # another application's table of that name
+                first = None
+        reason = not_a_ledger(tables, first)
+        if reason is not None:
+            raise LedgerNotFoundError(
+                f"{redact(self.url)} is not an otel-llmcost ledger ({reason})", foreign=True
+            )
 
     def _write(self, work: Callable[[psycopg.Cursor[tuple[Any, ...]]], int]) -> int:
         """Run ``work`` in one committed transaction on the write connection.
@@ -175,6 +213,36 @@ class PostgresLedger(SqlLedger):
             self._closed = True
             self._readers.close()
             self._drop_writer()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _connect_error(url: str, exc: psycopg.Error) -> ConfigError:
+    """A failed connection attempt (refused, timed out, unknown host or database, authentication)
+    means the server cannot be used now; libpq refusing the parameters themselves ("connection is
+    bad: invalid sslmode value"), before any attempt, is bad configuration."""
+    reason = _first_line(exc)  # libpq adds hint lines ("Is the server running on that host…")
+    message = f"cannot open PostgreSQL ledger {redact(url)}: {reason}"
+    if isinstance(exc, psycopg.OperationalError) and not reason.startswith("connection is bad:"):
+        return LedgerUnavailableError(message)
+    return ConfigError(message, key=KEY)
+
+
+def _bad_parameters(url: str, conninfo: str, exc: psycopg.ProgrammingError) -> ConfigError:
+    """A URL libpq cannot parse; an unknown parameter is named with those that are accepted."""
+    accepted = {option.keyword.decode() for option in pq.Conninfo.get_defaults()} | {"ssl"}
+    unknown = [name for name, _ in parse_qsl(urlsplit(conninfo).query) if name not in accepted]
+    if not unknown:
+        return ConfigError(f"{_first_line(exc)} (got {redact(url)!r})", key=KEY)
+    listed = ", ".join(sorted(accepted))
+    return ConfigError(
+        f"unknown parameter {', '.join(map(repr, unknown))} (got {redact(url)!r}); a postgresql ledger "
+        f"URL takes schema=NAME and libpq's parameters: {listed}",
+        key=KEY,
+    )
 
 
 def _lock_key(schema: str | None) -> int:

@@ -3,7 +3,9 @@
 The dataclass is the single source of truth: each field becomes a column whose SQL type comes from
 its annotation (``int`` → 64-bit integer, ``bool`` → boolean, ``str`` → text; ``X | None`` →
 nullable) and whose ``DEFAULT`` comes from the field default. Migrations are numbered and recorded
-in ``schema_migrations``; they run on open, idempotently, under a database-wide lock.
+in ``schema_migrations``; they run on open, idempotently, under a database-wide lock. Opening a
+ledger only to read it migrates one of ours (an older release's) but creates nothing anywhere
+else: :func:`not_a_ledger` decides what is ours.
 
 Adding a field later: give it a default, list it in :data:`_INTRODUCED` with the next version, and
 append a migration whose statements are ``add_columns(dialect, version)``. Migration 1 keeps
@@ -15,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from otel_llmcost.exceptions import ConfigError
@@ -217,6 +219,26 @@ def migrations_table_sql(dialect: Dialect) -> str:
         f"  description TEXT NOT NULL,\n"
         f"  applied_at {dialect.timestamp_type} NOT NULL DEFAULT ({dialect.now})\n)"
     )
+
+
+def first_migration_sql(dialect: Dialect) -> str:
+    """Reads what an otel-llmcost ledger records as migration 1 (see :func:`not_a_ledger`)."""
+    return f"SELECT description FROM {dialect.table(MIGRATIONS_TABLE)} WHERE version = 1"
+
+
+def not_a_ledger(tables: Collection[str], first: Sequence[tuple[typing.Any, ...]] | None) -> str | None:
+    """Why a database (or schema) holding ``tables`` is not an otel-llmcost ledger; ``None`` when it
+    is one. ``first``: the rows of :func:`first_migration_sql`, ``None`` when it could not run.
+
+    Any release of ours recorded migration 1 with its description, so an older ledger passes and
+    may be migrated; another application's tables, or none, do not, and are left untouched.
+    """
+    missing = [name for name in (TABLE, MIGRATIONS_TABLE) if name not in tables]
+    if missing:
+        return f"it has no {' or '.join(missing)} table"
+    if first is None or [tuple(row) for row in first] != [(MIGRATIONS[0].description,)]:
+        return f"its {MIGRATIONS_TABLE} table was not written by otel-llmcost"
+    return None
 
 
 def pending(dialect: Dialect, applied: set[int]) -> list[tuple[str, list[typing.Any]]]:

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError
 from otel_llmcost.ledger import _query
 from otel_llmcost.ledger._base import ConnectionPool, LedgerChangedError, LedgerClosedError, Row, SqlLedger
 from otel_llmcost.ledger._schema import (
@@ -23,7 +24,9 @@ from otel_llmcost.ledger._schema import (
     COLUMNS,
     MIGRATIONS_TABLE,
     TABLE,
+    first_migration_sql,
     migrations_table_sql,
+    not_a_ledger,
     pending,
     sqlite_dialect,
 )
@@ -57,6 +60,7 @@ _SUMS = (
 )
 
 
+_NOT_A_DATABASE = 26  # SQLITE_NOTADB; sqlite3 names it from Python 3.11 only
 _TRACE = COLUMN_NAMES.index("trace_id")
 _SPAN = COLUMN_NAMES.index("span_id")
 
@@ -85,10 +89,14 @@ def _enable_wal(conn: sqlite3.Connection) -> str:
 class SqliteLedger(SqlLedger):
     """A ledger in one SQLite file (or in memory, for tests: then every call shares one connection)."""
 
-    def __init__(self, url: str, path: str) -> None:
+    def __init__(self, url: str, path: str, *, create: bool = True) -> None:
         super().__init__(url, sqlite_dialect())
         self._path = path
         self._memory = path == MEMORY
+        self._create = create or self._memory
+        # Not creating: every connection opens the file as a URI in mode=rw, which never creates
+        # it (nor a reader's, should the file vanish later).
+        self._database = path if self._create else "file:" + quote(str(Path(path).absolute())) + "?mode=rw"
         self._write_lock = threading.Lock()
         self._closed = False
         placeholders = ", ".join("?" * len(COLUMNS))
@@ -98,14 +106,22 @@ class SqliteLedger(SqlLedger):
         self._insert_sql = (
             f"INSERT INTO {TABLE} ({_query.SELECT_COLUMNS}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"
         )
+        if not self._create and not Path(path).is_file():
+            raise LedgerNotFoundError(f"no ledger at {path}")
         try:
-            if not self._memory:
+            if self._create and not self._memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = self._connect()
         except (OSError, sqlite3.Error) as exc:
+            if not self._create and getattr(exc, "sqlite_errorcode", None) == _NOT_A_DATABASE:
+                raise LedgerNotFoundError(
+                    f"{path} is not an otel-llmcost ledger ({exc})", foreign=True
+                ) from None
             raise ConfigError(f"cannot open SQLite ledger {path!r}: {exc}", key=KEY) from exc
         try:
             self._writer.execute(_WRITER_CACHE)
+            if not self._create:
+                self._check_ledger()
             self._migrate()
         except sqlite3.Error as exc:
             self._writer.close()
@@ -119,7 +135,11 @@ class SqliteLedger(SqlLedger):
         # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE/COMMIT ourselves.
         # check_same_thread=False: the pool hands a connection to one thread at a time.
         conn = sqlite3.connect(
-            self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            self._database,
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=not self._create,
         )
         try:
             for pragma in _PRAGMAS:
@@ -128,6 +148,25 @@ class SqliteLedger(SqlLedger):
             conn.close()
             raise
         return conn
+
+    def _check_ledger(self) -> None:
+        """Raise :class:`LedgerNotFoundError` unless the file is a ledger of ours. Runs before
+        anything is written: switching to WAL alone would change another application's file."""
+        conn = self._writer
+        try:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:  # "file is not a database"
+            reason: str | None = str(exc)
+        else:
+            first: list[tuple[Any, ...]] | None = None
+            if MIGRATIONS_TABLE in tables:
+                try:
+                    first = conn.execute(first_migration_sql(self.dialect)).fetchall()
+                except sqlite3.OperationalError:  # another application's table of that name
+                    first = None
+            reason = not_a_ledger(tables, first)
+        if reason is not None:
+            raise LedgerNotFoundError(f"{self._path} is not an otel-llmcost ledger ({reason})", foreign=True)
 
     def _migrate(self) -> None:
         conn = self._writer

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerUnavailableError
 from otel_llmcost.ledger import open_ledger
 from otel_llmcost.ledger._postgres import PostgresLedger
-from tests.ledger.support import check_pg, make_record, pg_admin, pg_url
+from otel_llmcost.ledger._url import redact
+from tests.ledger.support import PG_URL, check_pg, make_record, pg_admin, pg_url
 
 pytestmark = pytest.mark.services
 
@@ -78,8 +79,40 @@ def test_schema_is_created_and_isolated() -> None:
             pg_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def test_unreachable_server_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="cannot open PostgreSQL ledger") as caught:
+def test_unreachable_server_is_unavailable_not_bad_configuration() -> None:
+    with pytest.raises(LedgerUnavailableError) as caught:
         open_ledger("postgresql://llmcost:s3cret@127.0.0.1:1/llmcost_test?schema=x")
     assert caught.value.key == "ledger"
-    assert "s3cret" not in str(caught.value)
+    assert caught.value.reason == (
+        "cannot open PostgreSQL ledger postgresql://llmcost:***@127.0.0.1:1/llmcost_test?schema=x: "
+        "connection failed: "
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    )
+
+
+def test_a_parameter_libpq_refuses_is_bad_configuration() -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_ledger(f"{PG_URL}?sslmode=bogus")
+    assert type(caught.value) is ConfigError
+    assert str(caught.value) == (
+        f"ledger: cannot open PostgreSQL ledger {redact(PG_URL)}?sslmode=bogus: "
+        'connection is bad: invalid sslmode value: "bogus"'
+    )
+
+
+def test_an_unknown_parameter_is_named_with_the_accepted_ones() -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_ledger("postgresql://llmcost:s3cret@127.0.0.1:1/llmcost_test?sslmode=require&foo=bar&schema=x")
+    assert type(caught.value) is ConfigError
+    message = str(caught.value)
+    assert message.startswith(
+        "ledger: unknown parameter 'foo' (got 'postgresql://llmcost:***@127.0.0.1:1/llmcost_test?sslmode=require"
+        "&foo=bar&schema=x'); a postgresql ledger URL takes schema=NAME and libpq's parameters: application_name, "
+    )
+    assert ", connect_timeout, " in message and ", sslmode, " in message and "\n" not in message
+    with pytest.raises(ConfigError) as caught:
+        open_ledger("postgresql://u@127.0.0.1:1/d%zz")
+    assert (
+        str(caught.value)
+        == "ledger: invalid percent-encoded token: \"d%zz\" (got 'postgresql://u@127.0.0.1:1/d%zz')"
+    )
