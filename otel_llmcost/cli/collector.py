@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerUnavailableError
 
 #: The first line on stdout once every port is bound; one ``key=value`` per address.
 READY_PREFIX = "otel-llmcost collector ready"
@@ -103,6 +103,8 @@ def collector(
     try:
         config = load_config(config_path, flags=flags)
         instance = Collector(config)
+    except LedgerUnavailableError as err:  # a runtime failure (exit 1), not bad configuration
+        raise click.ClickException(f"cannot start the collector: {err.reason}") from None
     except ConfigError as err:
         raise _BadConfig(err) from None
     stop = threading.Event()

@@ -181,3 +181,17 @@ def test_a_port_in_use_is_one_line_naming_the_server_and_address(
         f"Error: cannot start the collector: the OTLP/gRPC receiver cannot listen on {taken}: "
         "address already in use\n"
     )
+
+
+def test_an_unreachable_ledger_is_a_runtime_failure_not_a_bad_config(tmp_path: Path) -> None:
+    command = [*CLI, "collector", "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"]
+    command += ["--listen", "127.0.0.1:0", "--ledger", "postgresql://llmcost:secret@127.0.0.1:1/x"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_LLMCOST_")}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "Error: cannot start the collector: cannot open PostgreSQL ledger "
+        "postgresql://llmcost:***@127.0.0.1:1/x: connection failed: "
+    )
+    assert done.stderr.endswith("Connection refused\n") and done.stderr.count("\n") == 1
+    assert "secret" not in done.stderr
