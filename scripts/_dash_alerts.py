@@ -90,12 +90,15 @@ def _budget_alerts() -> list[Rule]:
             f" (reported by {_TARGET}); block budgets now refuse calls, downgrade budgets switch models.",
         ),
         _alert(
+            # A budget is forecast in the unit of each limit it has: USD, tokens, or both.
             "LLMBudgetForecastOverrun",
-            f"{n.BUDGET_FORECAST} > {n.BUDGET_LIMIT}\nand\n{util} >= {FORECAST_MIN_UTILIZATION} < 1",
+            f"(\n  {n.BUDGET_FORECAST} / {n.BUDGET_LIMIT} > 1\n  or\n"
+            f"  {n.BUDGET_FORECAST_TOKENS} / {n.BUDGET_LIMIT_TOKENS} > 1\n)"
+            f"\nand\n{util} >= {FORECAST_MIN_UTILIZATION} < 1",
             for_="30m", severity="warning", category="budget",
             summary="An LLM budget is forecast to overrun its limit by the end of its window.",
-            description=f"Budget {_BUDGET} is forecast to spend {{{{ $value | printf \"%.2f\" }}}} USD"
-            f" by the end of its window, more than its limit (reported by {_TARGET}).",
+            description=f"Budget {_BUDGET} is forecast to reach {{{{ $value | humanizePercentage }}}} of its"
+            f" limit by the end of its window (reported by {_TARGET}).",
         ),
         _alert(
             "LLMSpendBurnRateHigh", f"{burn('1h')} > {FAST_BURN}\nand\n{burn('5m')} > {FAST_BURN}",

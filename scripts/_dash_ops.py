@@ -65,10 +65,12 @@ def budgets() -> Board:
         12, 8,
     )  # fmt: skip
     board.add(series_panel("Remaining", [query(remaining, BUDGET_LEGEND)], USD, "Limit minus spent."), 12, 8)
-    ratio = f"{forecast}\n/\n{limit}"
+    forecast_tokens, limit_tokens = _b(n.BUDGET_FORECAST_TOKENS), _b(n.BUDGET_LIMIT_TOKENS)
+    ratio = f"{forecast}\n/\n{limit}\nor\n{forecast_tokens}\n/\n{limit_tokens}"
     board.add(
         series_panel("Forecast / limit", [query(ratio, BUDGET_LEGEND)], "percentunit",
-                     "Over 100%: the budget runs out before its window ends at the rate so far."),
+                     "Over 100%: the budget runs out before its window ends at the rate so far (in USD, or"
+                     " in tokens for a token budget)."),
         12, 8,
     )  # fmt: skip
     burn = [query(_b(n.burn_rate(w)), f"{w} {BUDGET_LEGEND}") for w in ("1h", "6h")]

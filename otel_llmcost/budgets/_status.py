@@ -10,19 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from otel_llmcost.budgets._policy import Budget, Policy
 from otel_llmcost.budgets._policy_schema import Threshold
 from otel_llmcost.ledger import Filters, LedgerBackend, Totals
 
-__all__ = ["BudgetWindowStatus", "Forecaster", "budget_status", "run_rate_forecast"]
+__all__ = ["BudgetWindowStatus", "Forecaster", "Unit", "budget_status", "run_rate_forecast"]
 
 _NANO = Decimal("1e-9")
 _NS = 1_000_000_000
 
-#: (budget, spent USD so far, window start, window end, now) -> projected USD at the window's end
-Forecaster = Callable[[Budget, Decimal, datetime, datetime, datetime], Decimal | None]
+#: What a forecast counts: ``usd``, or ``tokens`` (all input plus all output, as token limits do).
+Unit = Literal["usd", "tokens"]
+#: (budget, spent so far, window start, window end, now, unit) -> projected spent at the window's
+#: end, in ``unit`` (USD to the nano-dollar, or whole tokens)
+Forecaster = Callable[[Budget, Decimal, datetime, datetime, datetime, Unit], Decimal | None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class BudgetWindowStatus:
     limit_usd: Decimal | None
     limit_tokens: int | None
     forecast_usd: Decimal | None
+    forecast_tokens: int | None  # budgets with a token limit only
     thresholds_reached: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +74,7 @@ class BudgetWindowStatus:
             "limit_tokens": self.limit_tokens,
             "utilization": float(round(self.utilization, 6)),
             "forecast_usd": money(self.forecast_usd),
+            "forecast_tokens": self.forecast_tokens,
             "thresholds_reached": self.thresholds_reached,
         }
 
@@ -85,14 +91,17 @@ def _describe(threshold: Threshold) -> str:
 
 
 def run_rate_forecast(
-    budget: Budget, spent: Decimal, start: datetime, end: datetime, now: datetime
+    budget: Budget, spent: Decimal, start: datetime, end: datetime, now: datetime, unit: Unit = "usd"
 ) -> Decimal | None:
     """Spend at the window's end if the rate so far continues (the floor of any better model)."""
     elapsed = (now - start).total_seconds()
     length = (end - start).total_seconds()
     if elapsed <= 0 or length <= 0:
         return None
-    return (spent * Decimal(length) / Decimal(elapsed)).quantize(Decimal("1e-9"))
+    projected = spent * Decimal(length) / Decimal(elapsed)
+    if unit == "tokens":  # whole tokens, rounded half up as the seasonal model's run-rate floor is
+        return projected.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return projected.quantize(_NANO)
 
 
 def _bounds(budget: Budget, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -114,15 +123,18 @@ def _status(
 ) -> BudgetWindowStatus:
     spent = (Decimal(totals.cost_nanos) * _NANO).normalize()
     tokens = totals.input_tokens + totals.output_tokens
-    forecast = None
+    forecast = forecast_tokens = None
     if start is not None and end is not None and budget.window.kind != "rolling":
-        forecast = forecaster(budget, spent, start, end, now)
+        forecast = forecaster(budget, spent, start, end, now, "usd")
+        if budget.limit_tokens is not None:  # a token budget is forecast in its own unit too
+            projected = forecaster(budget, Decimal(tokens), start, end, now, "tokens")
+            forecast_tokens = None if projected is None else int(projected)
     reached = [_describe(t) for t in budget.thresholds_reached(totals.cost_nanos, tokens)]
     return BudgetWindowStatus(
         budget=budget.name, window=budget.window.spec, instance=instance, scope=scope, action=budget.action,
         window_start=start, resets_at=end if budget.window.kind != "rolling" else budget.window.resets_at(now),
         spent_usd=spent, spent_tokens=tokens, limit_usd=budget.limit_usd, limit_tokens=budget.limit_tokens,
-        forecast_usd=forecast, thresholds_reached=reached,
+        forecast_usd=forecast, forecast_tokens=forecast_tokens, thresholds_reached=reached,
     )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Budget status in the collector: refreshed from the ledger in the background, exposed as gauges
-(``llmcost_budget_spent_usd``, ``_limit_usd``, ``_utilization_ratio``, ``_forecast_usd``) and as
-``/v1/budgets``.
+(``llmcost_budget_spent_usd``, ``_limit_usd``, ``_utilization_ratio``, ``_forecast_usd``, and for
+a token limit ``_limit_tokens`` and ``_forecast_tokens``) and as ``/v1/budgets``.
 
 The ledger queries run on a timer, not at scrape time: a month-to-date query over a large ledger
 takes a fraction of a second, and Prometheus scrapes every few seconds.
@@ -96,6 +96,14 @@ class BudgetMonitor(Collector):
             "Projected spend at the end of the budget's window (USD).",
             labels=_LABELS,
         )
+        limit_tokens = GaugeMetricFamily(
+            sc.PROM_BUDGET_LIMIT_TOKENS, "The budget's token limit (input plus output).", labels=_LABELS
+        )
+        forecast_tokens = GaugeMetricFamily(
+            sc.PROM_BUDGET_FORECAST_TOKENS,
+            "Projected tokens (input plus output) at the end of the budget's window; token budgets only.",
+            labels=_LABELS,
+        )
         for status in self.statuses:
             labels = [status.budget, status.window, status.instance]
             spent.add_metric(labels, float(status.spent_usd))
@@ -104,7 +112,11 @@ class BudgetMonitor(Collector):
             ratio.add_metric(labels, float(status.utilization))
             if status.forecast_usd is not None:
                 forecast.add_metric(labels, float(status.forecast_usd))
-        yield from (spent, limit, ratio, forecast)
+            if status.limit_tokens is not None:
+                limit_tokens.add_metric(labels, float(status.limit_tokens))
+            if status.forecast_tokens is not None:
+                forecast_tokens.add_metric(labels, float(status.forecast_tokens))
+        yield from (spent, limit, ratio, forecast, limit_tokens, forecast_tokens)
 
     # -- /v1/budgets ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from otel_llmcost.budgets import parse_policy
-from otel_llmcost.budgets._status import budget_status
+from otel_llmcost.budgets._status import budget_status, run_rate_forecast
 from otel_llmcost.ledger import open_ledger
 from tests.ledger.support import make_record, ns
 
@@ -94,6 +94,9 @@ def test_windows_scopes_and_forecast(tmp_path: Path) -> None:
     assert total.thresholds_reached == ["critical@$75"]
     team = statuses[("team-a", "")]
     assert (team.spent_tokens, team.utilization) == (1150, Decimal("1.15"))
+    # A token budget is forecast in tokens too: 1,150 × 30 / 14.5 = 2,379.3
+    assert (team.forecast_tokens, team.forecast_usd) == (2379, Decimal("51.724137931"))
+    assert monthly.forecast_tokens is None  # a USD budget: no token forecast
     assert team.scope == {"team": "a"}
     bob, alice = statuses[("per-user", "bob")], statuses[("per-user", "alice")]
     # today's spend only, most utilized first
@@ -114,5 +117,27 @@ def test_to_dict_money_is_exact_strings(tmp_path: Path) -> None:
     assert data["spent_usd"] == "50"
     assert data["limit_usd"] == "200"
     assert data["forecast_usd"] == "103.448275862"
+    assert data["forecast_tokens"] is None
     assert data["utilization"] == 0.25
     assert data["resets_at"] == "2026-12-01T00:00:00+00:00"
+
+
+def test_token_budgets_to_dict_give_the_forecast_in_tokens(tmp_path: Path) -> None:
+    with seeded_ledger(tmp_path) as ledger:
+        (team,) = [s for s in budget_status(POLICY, ledger, now=NOW) if s.budget == "team-a"]
+    data = team.to_dict()
+    assert {k: data[k] for k in ("spent_tokens", "limit_tokens", "forecast_tokens", "limit_usd")} == {
+        "spent_tokens": 1150,
+        "limit_tokens": 1000,
+        "forecast_tokens": 2379,
+        "limit_usd": None,
+    }
+
+
+def test_the_run_rate_of_tokens_is_whole_tokens_rounded_half_up() -> None:
+    budget = POLICY.budgets[2]
+    start, end = datetime(2026, 11, 1, tzinfo=timezone.utc), datetime(2026, 11, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a quarter of the window
+    assert run_rate_forecast(budget, Decimal("0.375"), start, end, now, "tokens") == Decimal(2)  # 1.5
+    assert run_rate_forecast(budget, Decimal("0.375"), start, end, now, "usd") == Decimal("1.500000000")
+    assert run_rate_forecast(budget, Decimal(10), start, end, start, "tokens") is None  # no pace yet
