@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -102,6 +103,11 @@ def render_dashboard(
     console.print(_breakdown(dash, total_nanos))
 
 
+def _utc_minute(stamp: str) -> str:
+    """An ISO-8601 time (any offset) as UTC to the minute, saying so: ``2026-11-30 23:00 UTC``."""
+    return datetime.fromisoformat(stamp).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _budget_table(budgets: Sequence[Mapping[str, Any]]) -> Table:
     """One block per budget window, as the cost-tracker dashboard had it: name and window, then
     spent / limit / remaining / forecast, then the bar."""
@@ -111,7 +117,7 @@ def _budget_table(budgets: Sequence[Mapping[str, Any]]) -> Table:
         ratio = float(item["utilization"])
         color = "red" if ratio >= 1 else "yellow" if item["thresholds_reached"] else "green"
         name = item["budget"] + (f" [{item['key']}]" if item["key"] else "")
-        resets = f", resets {item['resets_at'][:16]}" if item["resets_at"] else ""
+        resets = f", resets {_utc_minute(item['resets_at'])}" if item["resets_at"] else ""
         head = Text(f"{name} ({item['window']}{resets})", style="bold")
         if item["thresholds_reached"]:
             head.append("  reached: " + ", ".join(item["thresholds_reached"]), style=color)
@@ -124,8 +130,10 @@ def _budget_table(budgets: Sequence[Mapping[str, Any]]) -> Table:
         else:
             used, cap = int(item["spent_tokens"]), int(item["limit_tokens"])
             line = f"  Spent: {used:,} of {cap:,} tokens | Remaining: {max(cap - used, 0):,} tokens"
-        if item["forecast_usd"]:
+        if item["limit_usd"] is not None and item["forecast_usd"]:
             line += f" | Forecast: {_usd(item['forecast_usd'])}"
+        elif item["limit_usd"] is None and item.get("forecast_tokens") is not None:
+            line += f" | Forecast: {int(item['forecast_tokens']):,} tokens"  # in the budget's unit
         bar = Table.grid(padding=(0, 1))
         bar.add_row(
             Text(" "),

@@ -227,3 +227,33 @@ def test_a_missing_ledger_or_unreachable_collector_exits_1(run: Run, tmp_path: P
     result = run("report", "--api", "http://127.0.0.1:1")
     assert result.exit_code == 1 and "cannot read http://127.0.0.1:1/v1/report" in result.stderr
     assert run("report", "--ledger", "mysql://x").exit_code == 2
+
+
+def test_budget_blocks_forecast_in_the_budgets_unit_and_say_resets_are_utc() -> None:
+    from rich.console import Console
+
+    from otel_llmcost.cli._report_view import _budget_table
+
+    common = {"key": None, "thresholds_reached": [], "utilization": "0.25", "window": "monthly"}
+    tokens = {
+        **common, "budget": "org-tokens", "resets_at": "2026-11-30T23:00:00+00:00", "limit_usd": None,
+        "spent_usd": "1.0322", "forecast_usd": "4.5", "limit_tokens": 1_000_000, "spent_tokens": 250_000,
+        "forecast_tokens": 1_234_567,
+    }  # fmt: skip
+    usd = {
+        **common, "budget": "monthly", "resets_at": "2026-12-01T00:00:00+01:00", "limit_usd": "200",
+        "spent_usd": "50", "forecast_usd": "212.5", "limit_tokens": None, "spent_tokens": 250_000,
+        "forecast_tokens": None,
+    }  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(_budget_table([tokens, usd]))
+    out = flat(console.export_text())
+    assert (
+        "org-tokens (monthly, resets 2026-11-30 23:00 UTC) Spent: 250,000 of 1,000,000 tokens"
+        " | Remaining: 750,000 tokens | Forecast: 1,234,567 tokens"
+    ) in out
+    assert (
+        "monthly (monthly, resets 2026-11-30 23:00 UTC) Spent: $50.0000 of $200.0000"
+        " | Remaining: $150.0000 | Forecast: $212.5000"
+    ) in out
+    assert "$4.5" not in out  # a token budget's dollar forecast is not its forecast
