@@ -16,9 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -103,10 +102,8 @@ class LedgerForecaster:
         if cached is not None and now - cached[0] < self._cache_seconds:
             return cached[1]
         since = midnight - timedelta(days=HISTORY_DAYS + 1)
-        if unit == "usd":
-            daily = daily_spend(self._ledger, since, midnight, zone, scope)
-        else:
-            daily = _daily_tokens(self._ledger, since, midnight, zone, scope)
+        measure = _tokens if unit == "tokens" else _nanos
+        daily = daily_spend(self._ledger, since, midnight, zone, scope, measure)
         with self._lock:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
@@ -114,23 +111,10 @@ class LedgerForecaster:
         return daily
 
 
+def _nanos(totals: Totals) -> int:
+    return totals.cost_nanos
+
+
 def _tokens(totals: Totals) -> int:
     """What a token limit counts: all input plus all output."""
     return totals.input_tokens + totals.output_tokens
-
-
-def _daily_tokens(
-    ledger: LedgerBackend, since: datetime, until: datetime, tz: ZoneInfo, scope: Mapping[str, str]
-) -> dict[date, int]:
-    """Tokens per local day of ``tz`` in ``[since, until)``, as
-    :func:`~otel_llmcost.analytics._forecast.daily_spend` folds spend: by UTC hour into local days."""
-    days: dict[date, int] = defaultdict(int)
-    for group in ledger.group(
-        ["hour"], Filters(since_ns=to_ns(since), until_ns=to_ns(until), equals=dict(scope))
-    ):
-        label = str(group.key["hour"])
-        hour = datetime(
-            int(label[:4]), int(label[5:7]), int(label[8:10]), int(label[11:13]), tzinfo=timezone.utc
-        )
-        days[hour.astimezone(tz).date()] += _tokens(group.totals)
-    return dict(days)

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from otel_llmcost.analytics._forecast_model import SeasonalTrend, fit, interval
 from otel_llmcost.analytics._report import format_time, usd
 from otel_llmcost.budgets._windows import Window
-from otel_llmcost.ledger import Filters, LedgerBackend
+from otel_llmcost.ledger import Filters, LedgerBackend, Totals
 
 __all__ = [
     "HISTORY_DAYS",
@@ -127,9 +128,11 @@ def daily_spend(
     until: datetime,
     tz: ZoneInfo,
     scope: Mapping[str, str | None] | None = None,
+    measure: Callable[[Totals], int] = attrgetter("cost_nanos"),
 ) -> dict[date, int]:
-    """Spend (nano-dollars) per local day of ``tz`` in ``[since, until)``; days without spend are
-    absent. One grouped query by UTC hour, folded into local days."""
+    """Spend (nano-dollars; or what ``measure`` reads of each hour's totals) per local day of
+    ``tz`` in ``[since, until)``; days without any are absent. One grouped query by UTC hour,
+    folded into local days."""
     filters = Filters(
         since_ns=None if since is None else to_ns(since), until_ns=to_ns(until), equals=dict(scope or {})
     )
@@ -139,7 +142,7 @@ def daily_spend(
         hour = datetime(
             int(label[:4]), int(label[5:7]), int(label[8:10]), int(label[11:13]), tzinfo=timezone.utc
         )
-        days[hour.astimezone(tz).date()] += group.totals.cost_nanos
+        days[hour.astimezone(tz).date()] += measure(group.totals)
     return dict(days)
 
 
