@@ -172,26 +172,15 @@ def test_overrides_file_and_bad_file(run, tmp_path: Path) -> None:  # type: igno
     assert f"{bad}: models.acme-1.input: not a number" in out
 
 
-# README.md's price override example: the self-hosted price is $2.536783358701… per 1M tokens
-README_PRICES = """\
-discounts:
-  openai: 15%
-deployments:
-  prod-chat: gpt-4o
-models:
-  my-finetune:
-    provider: openai
-    base: gpt-4o-mini
-    input: 0.30
-    output: 1.20
-  llama-3.1-70b-vllm:
-    provider: self_hosted
-    self_hosted: {monthly_cost_usd: 10000, tokens_per_second: 2500, utilization: 0.6}
-  openai/gpt-4o:
-    effective_from: 2026-12-01
-    input: 2.00
-    output: 8.00
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+# README.md's price override example, as the README shows it (its first YAML block that prices
+# llama-3.1-70b-vllm): the self-hosted price is $2.536783358701… per 1M tokens.
+README_PRICES = next(
+    block
+    for block in (part.split("```", 1)[0] for part in README.read_text().split("```yaml\n")[1:])
+    if "llama-3.1-70b-vllm:" in block
+)
 
 
 def test_self_hosted_cost_is_in_nano_dollars(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
