@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 TEXT_MODES = frozenset({"chat", "completion", "responses", "embedding", "moderation", "realtime"})
@@ -69,26 +69,48 @@ _PRICE_LIKE = re.compile(r"cost|price")
 _HANDLED_ELSEWHERE = frozenset({"search_context_cost_per_query"})
 
 Table = dict[str, str]
+#: Significant digits a float price is read to: every decimal of up to 15 digits survives a
+#: round trip through a double, so the digits a double shows beyond them are noise.
+FLOAT_DIGITS = 15
+FLOAT_FORMAT = f".{FLOAT_DIGITS}g"
+_DECIMAL_TEXT = re.compile(r"\d+(?:\.\d+)?")
 
 
 def per_mtok(value: object) -> Decimal | None:
     """USD per token (LiteLLM) -> exact USD per million tokens, or None if not a price.
 
-    ``Decimal(repr(x))`` keeps the shortest decimal that round-trips the float, so 3.75e-06
-    becomes exactly 3.75 rather than 3.7499999999999997.
+    A float is read as the decimal it was written as (:func:`to_decimal`), so 3.75e-06 becomes
+    exactly 3.75 rather than 3.7499999999999997, and 1.5000020000000002e-05 (a price LiteLLM
+    computed in floating point) becomes 15.00002.
     """
     amount = to_decimal(value)
     return None if amount is None else amount * 1_000_000
 
 
 def to_decimal(value: object) -> Decimal | None:
+    """A non-negative finite amount, exactly; a float as the decimal of at most
+    :data:`FLOAT_DIGITS` significant digits it rounds to (what a price written in decimal becomes
+    again: the digits beyond are floating-point noise, not a price), None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        amount = Decimal(format(value, FLOAT_FORMAT)) if isinstance(value, float) else Decimal(str(value))
     except InvalidOperation:
         return None
     return amount if amount.is_finite() and amount >= 0 else None
+
+
+def denoised(text: str) -> str:
+    """A price string of an older catalog, with float noise beyond :data:`FLOAT_DIGITS`
+    significant digits taken off as :func:`to_decimal` now does (other strings unchanged)."""
+    if not _DECIMAL_TEXT.fullmatch(text):
+        return text
+    amount = Decimal(text)
+    if len(amount.normalize().as_tuple().digits) <= FLOAT_DIGITS:
+        return text
+    with localcontext() as ctx:
+        ctx.prec = FLOAT_DIGITS
+        return dec_str(+amount)
 
 
 def dec_str(amount: Decimal) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _catalog_convert import convert_source
+from _catalog_convert import convert_source, denoised
 from _catalog_supplement import CatalogError, apply_supplement, check_aliases, load_supplement
 
 LITELLM_VERSION = "1.106.2"
@@ -122,6 +122,21 @@ def date_periods(
     return [*periods, {"effective_from": when, **current}], True
 
 
+def _denoise(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _denoise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_denoise(v) for v in value]
+    return denoised(value) if isinstance(value, str) else value
+
+
+def denoise_prices(models: dict[str, Any]) -> dict[str, Any]:
+    """A previous catalog's models with the float noise taken off their price strings, as the
+    conversion now reads floats: a price it wrote as 15.000020000000002 is the 15.00002 a
+    refresh now finds, the same price, not a change to date."""
+    return {key: {**entry, "prices": _denoise(entry.get("prices", []))} for key, entry in models.items()}
+
+
 def build_models(
     drafts: dict[str, dict[str, Any]], previous: dict[str, Any], effective: str, stats: dict[str, list[str]]
 ) -> dict[str, Any]:
@@ -204,7 +219,7 @@ def generate(args: argparse.Namespace, source_path: Path, version: str) -> tuple
     source = convert_source(json.loads(source_bytes))
     drafts, notes = apply_supplement(source.models, load_supplement(supplement_bytes, args.supplement.name))
     stats: dict[str, list[str]] = {"new": [], "repriced": [], "unchanged": [], "vanished": []}
-    models = build_models(drafts, previous.get("models", {}), effective, stats)
+    models = build_models(drafts, denoise_prices(previous.get("models", {})), effective, stats)
     check_aliases(models)
     digest = content_sha256(models)
     same = previous.get("content_sha256") == digest

@@ -31,12 +31,34 @@ from tests.scripts.catalog_helpers import (
         (0.00015, "150"),
         (0.0, "0"),
         (0, "0"),
+        # Prices LiteLLM computed in floating point: the noise past 15 digits is dropped.
+        (1.5000020000000002e-05, "15.00002"),
+        (7.500003000000001e-05, "75.00003"),
+        (2.9999900000000002e-06, "2.99999"),
+        (2.5000010000000002e-05, "25.00001"),
     ],
 )
 def test_per_token_float_becomes_exact_decimal(per_token: float, per_million: str) -> None:
     amount = convert.per_mtok(per_token)
     assert amount is not None
     assert convert.dec_str(amount) == per_million
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("15.000020000000002", "15.00002"),
+        ("75.00003000000001", "75.00003"),
+        ("0.000283333333333333333", "0.000283333333333333"),
+        ("3.75", "3.75"),
+        ("0.075", "0.075"),
+        ("10", "10"),
+        ("1970-01-01", "1970-01-01"),
+        ("flex", "flex"),
+    ],
+)
+def test_older_catalog_price_strings_lose_only_float_noise(text: str, expected: str) -> None:
+    assert convert.denoised(text) == expected
 
 
 @pytest.mark.parametrize("value", [True, None, "n/a", -1e-06, float("nan"), float("inf"), [1e-06]])

@@ -42,7 +42,8 @@ def _check_table(table: dict[str, str], where: str) -> None:
     assert set(table) <= BUCKETS, where
     for bucket, price in table.items():
         assert isinstance(price, str) and PLAIN_DECIMAL.match(price), f"{where}.{bucket}={price!r}"
-        Decimal(price)
+        # No floating-point noise (15.000020000000002): at most 15 significant digits.
+        assert len(Decimal(price).normalize().as_tuple().digits) <= 15, f"{where}.{bucket}={price!r}"
 
 
 def test_committed_catalog_is_well_formed(committed: dict[str, Any]) -> None:

@@ -49,6 +49,25 @@ def test_unchanged_refresh_rewrites_nothing(tmp_path: Path) -> None:
     assert (tmp_path / "catalog.json").read_text() == before
 
 
+def test_float_noise_in_an_older_catalog_is_not_a_price_change(tmp_path: Path) -> None:
+    # An older conversion wrote 1.5000020000000002e-05 per token as 15.000020000000002 per 1M;
+    # today it reads 15.00002: the same price, rewritten in place, no period added.
+    run(tmp_path, {"a": chat(3e-06, 4e-06)}, date="2026-01-01")
+    path = tmp_path / "catalog.json"
+    path.write_text(path.read_text().replace('"input": "3"', '"input": "15.000020000000002"'))
+    code, catalog = run(tmp_path, {"a": chat(1.5000020000000002e-05, 4e-06)}, date="2026-02-01")
+    assert code == 0
+    assert catalog["models"]["openai/a"]["prices"] == [
+        {
+            "effective_from": "1970-01-01",
+            "usd_per_mtok": {"input": "15.00002", "output": "4"},
+            "tiers": {},
+            "long_context": [],
+            "per_request": {},
+        }
+    ]
+
+
 def test_same_day_rerun_replaces_that_days_period(tmp_path: Path) -> None:
     run(tmp_path, {"a": chat(1e-06, 2e-06)}, date="2026-01-01")
     run(tmp_path, {"a": chat(2e-06, 2e-06)}, date="2026-02-01")
