@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError
+from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError, LedgerUnavailableError
 from otel_llmcost.ledger import _query
 from otel_llmcost.ledger._base import ConnectionPool, LedgerChangedError, LedgerClosedError, Row, SqlLedger
 from otel_llmcost.ledger._schema import (
@@ -86,6 +86,19 @@ def _enable_wal(conn: sqlite3.Connection) -> str:
         delay = min(delay * 2, 0.05)
 
 
+def _open_error(path: str, exc: BaseException) -> ConfigError:
+    """Why the ledger at ``path`` cannot be opened: busy (another process kept it locked past the
+    busy timeout) is a runtime failure, :class:`LedgerUnavailableError`; anything else (a path
+    that cannot be a database file) a :class:`ConfigError`."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return LedgerUnavailableError(
+            f"cannot open SQLite ledger {path!r}: {exc} (another process held it for {BUSY_TIMEOUT_S:g} s; "
+            "try again)"
+        )
+    return ConfigError(f"cannot open SQLite ledger {path!r}: {exc}", key=KEY)
+
+
 class SqliteLedger(SqlLedger):
     """A ledger in one SQLite file (or in memory, for tests: then every call shares one connection)."""
 
@@ -117,7 +130,7 @@ class SqliteLedger(SqlLedger):
                 raise LedgerNotFoundError(
                     f"{path} is not an otel-llmcost ledger ({exc})", foreign=True
                 ) from None
-            raise ConfigError(f"cannot open SQLite ledger {path!r}: {exc}", key=KEY) from exc
+            raise _open_error(path, exc) from exc
         try:
             self._writer.execute(_WRITER_CACHE)
             if not self._create:
@@ -125,7 +138,7 @@ class SqliteLedger(SqlLedger):
             self._migrate()
         except sqlite3.Error as exc:
             self._writer.close()
-            raise ConfigError(f"cannot open SQLite ledger {path!r}: {exc}", key=KEY) from exc
+            raise _open_error(path, exc) from exc
         except BaseException:
             self._writer.close()
             raise

@@ -155,3 +155,27 @@ def test_the_collector_refuses_an_unknown_url_parameter_as_bad_configuration(run
         f"Error: invalid configuration: ledger: unknown parameter 'foo' (got '{redact(PG_URL)}?foo=bar'); "
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_a_locked_sqlite_ledger_exits_1_with_one_line(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    from otel_llmcost.ledger import _sqlite
+
+    path = tmp_path / "ledger.db"
+    open_ledger(f"sqlite:///{path}").close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(_sqlite, "BUSY_TIMEOUT_S", 0.05)
+    try:
+        result = run(command, "--ledger", f"sqlite:///{path}")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: cannot open SQLite ledger {str(path)!r}: database is locked "
+        "(another process held it for 0.05 s; try again)\n",
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.exceptions import ConfigError, LedgerUnavailableError
 from otel_llmcost.ledger import Filters, Group, Totals, _query, default_ledger_url, open_ledger
 from otel_llmcost.ledger import _sqlite as sqlite_module
 from otel_llmcost.ledger._sqlite import SqliteLedger, _enable_wal
@@ -142,3 +142,25 @@ def test_switching_to_wal_raises_other_errors_at_once() -> None:
     with pytest.raises(sqlite3.OperationalError):
         _enable_wal(conn)  # type: ignore[arg-type]
     assert conn.calls == 1
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_ledger_locked_past_the_busy_timeout_is_unavailable_not_misconfigured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, create: bool
+) -> None:
+    path = tmp_path / "ledger.db"
+    open_ledger(f"sqlite:///{path}").close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, and writing, and writing
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_S", 0.05)
+    try:
+        with pytest.raises(LedgerUnavailableError) as caught:
+            open_ledger(f"sqlite:///{path}", create=create)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert caught.value.reason == (
+        f"cannot open SQLite ledger {str(path)!r}: database is locked "
+        "(another process held it for 0.05 s; try again)"
+    )
+    open_ledger(f"sqlite:///{path}", create=create).close()  # free again: opens
