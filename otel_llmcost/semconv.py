@@ -188,7 +188,8 @@ PROM_BUDGET_SPENT: Final = "llmcost_budget_spent_usd"
 PROM_BUDGET_LIMIT: Final = "llmcost_budget_limit_usd"
 PROM_BUDGET_UTILIZATION: Final = "llmcost_budget_utilization_ratio"
 PROM_BUDGET_FORECAST: Final = "llmcost_budget_forecast_usd"
-# A token budget's limit and forecast in tokens (input plus output), beside the USD family above.
+# A token budget's spend, limit and forecast in tokens (input plus output), beside the USD family.
+PROM_BUDGET_SPENT_TOKENS: Final = "llmcost_budget_spent_tokens"
 PROM_BUDGET_LIMIT_TOKENS: Final = "llmcost_budget_limit_tokens"
 PROM_BUDGET_FORECAST_TOKENS: Final = "llmcost_budget_forecast_tokens"
 PROM_SPANS_RECEIVED: Final = "llmcost_collector_spans_received"

@@ -41,6 +41,8 @@ COLLECTOR_JOB = ".*llmcost.*"  # job names of collector scrape targets (LLMCostC
 # Describes the budget series an alert fired for: "monthly (monthly window, search)".
 _BUDGET = "{{ $labels.budget }} ({{ $labels.window }} window{{ with $labels.key }}, {{ . }}{{ end }})"
 _TARGET = "{{ $labels.job }}/{{ $labels.instance }}"
+#: A burn rate's limit: the recording rules' ``unit`` label, as the alert text names it.
+_UNIT = '{{ if eq $labels.unit "tokens" }}token{{ else }}USD{{ end }}'
 
 
 def _alert(
@@ -105,7 +107,7 @@ def _budget_alerts() -> list[Rule]:
             for_="2m", severity="critical", category="budget",
             summary="An LLM budget is being spent fast enough to run out within days.",
             description=f"Budget {_BUDGET} is being spent at {{{{ $value | printf \"%.1f\" }}}} times the"
-            f" rate that would use exactly its limit over its window, over the last hour and the"
+            f" rate that would use exactly its {_UNIT} limit over its window, over the last hour and the"
             f" last 5 minutes (reported by {_TARGET}).",
         ),
         _alert(
@@ -113,7 +115,7 @@ def _budget_alerts() -> list[Rule]:
             for_="15m", severity="warning", category="budget",
             summary="An LLM budget is being spent fast enough to run out within days.",
             description=f"Budget {_BUDGET} is being spent at {{{{ $value | printf \"%.1f\" }}}} times the"
-            f" rate that would use exactly its limit over its window, over the last 6 hours and"
+            f" rate that would use exactly its {_UNIT} limit over its window, over the last 6 hours and"
             f" the last 30 minutes (reported by {_TARGET}).",
         ),
     ]  # fmt: skip

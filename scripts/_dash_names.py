@@ -22,6 +22,7 @@ BUDGET_SPENT: Final = sc.PROM_BUDGET_SPENT
 BUDGET_LIMIT: Final = sc.PROM_BUDGET_LIMIT
 BUDGET_UTILIZATION: Final = sc.PROM_BUDGET_UTILIZATION
 BUDGET_FORECAST: Final = sc.PROM_BUDGET_FORECAST
+BUDGET_SPENT_TOKENS: Final = sc.PROM_BUDGET_SPENT_TOKENS  # token budgets only
 BUDGET_LIMIT_TOKENS: Final = sc.PROM_BUDGET_LIMIT_TOKENS  # token budgets only
 BUDGET_FORECAST_TOKENS: Final = sc.PROM_BUDGET_FORECAST_TOKENS
 SPANS_RECEIVED: Final = f"{sc.PROM_SPANS_RECEIVED}_total"
@@ -63,6 +64,7 @@ BUDGET: Final = sc.LABEL_BUDGET
 KIND: Final = sc.LABEL_KIND  # of the anomaly gauges: hourly_cost | hourly_tokens
 BOUND: Final = sc.LABEL_BOUND  # of the forecast gauge: point | low | high
 WINDOW: Final = sc.LABEL_WINDOW  # of the budget gauges (collector/_budgets.py) and the forecast gauge
+UNIT: Final = "unit"  # of the burn-rate recording rules: usd | tokens (the limit the rate is of)
 # The budget gauges' per-key label (a per-user budget's user …); named ``key`` so it never
 # collides with the ``instance`` label Prometheus attaches to every scraped series.
 BUDGET_KEY: Final = sc.LABEL_BUDGET_KEY

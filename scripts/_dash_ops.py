@@ -73,11 +73,16 @@ def budgets() -> Board:
                      " in tokens for a token budget)."),
         12, 8,
     )  # fmt: skip
-    burn = [query(_b(n.burn_rate(w)), f"{w} {BUDGET_LEGEND}") for w in ("1h", "6h")]
+    by_unit = f"max by ({', '.join((*BUDGET_LABELS, n.UNIT))})"
+    burn = [
+        query(f'{by_unit} ({n.burn_rate(w)}{{budget=~"$budget"}})', f"{w} {{{{{n.UNIT}}}}} {BUDGET_LEGEND}")
+        for w in ("1h", "6h")
+    ]
     board.add(
         series_panel("Burn rate", burn, "short",
-                     "Spend rate / the rate that uses exactly the limit over the window (calendar windows;"
-                     f" recorded by dashboards/prometheus/recording-rules.yaml). Alerts at {FAST_BURN} (1h) and {SLOW_BURN} (6h)."),
+                     "Spend rate / the rate that uses exactly the limit over the window, for each limit"
+                     " (usd, tokens) of a calendar-window budget (recorded by"
+                     f" dashboards/prometheus/recording-rules.yaml). Alerts at {FAST_BURN} (1h) and {SLOW_BURN} (6h)."),
         12, 8,
     )  # fmt: skip
     board.add(series_panel("Utilization", [query(util, BUDGET_LEGEND)], "percentunit", ""), 24, 8)

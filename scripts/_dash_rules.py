@@ -51,16 +51,21 @@ def _window_seconds() -> list[Rule]:
     return rules
 
 
-def _burn_rate(lookback: str) -> Rule:
+def _burn_rates(lookback: str) -> list[Rule]:
     """Spend per second over ``lookback`` divided by the spend per second that would use exactly
-    the limit over the window: 1 is on course, 14.4 spends a 30-day budget in about two days."""
+    the limit over the window: 1 is on course, 14.4 spends a 30-day budget in about two days.
+    One series per limit a budget has, labelled ``unit``: ``usd``, ``tokens``."""
     seconds = _LOOKBACK_SECONDS[lookback]
-    expr = (
-        f'increase({n.BUDGET_SPENT}{{{n.WINDOW}=~"{_CALENDAR}"}}[{lookback}]) / {seconds}\n'
-        f"/\n"
-        f"({n.BUDGET_LIMIT} / on ({n.WINDOW}) group_left () {n.WINDOW_SECONDS})"
-    )
-    return _record(n.burn_rate(lookback), expr)
+    rules = []
+    for unit, spent, limit in (("usd", n.BUDGET_SPENT, n.BUDGET_LIMIT),
+                               ("tokens", n.BUDGET_SPENT_TOKENS, n.BUDGET_LIMIT_TOKENS)):  # fmt: skip
+        expr = (
+            f'increase({spent}{{{n.WINDOW}=~"{_CALENDAR}"}}[{lookback}]) / {seconds}\n'
+            f"/\n"
+            f"({limit} / on ({n.WINDOW}) group_left () {n.WINDOW_SECONDS})"
+        )
+        rules.append(_record(n.burn_rate(lookback), expr, **{n.UNIT: unit}))
+    return rules
 
 
 def recording_groups(*, fast: bool = False) -> list[Group]:
@@ -83,7 +88,7 @@ def recording_groups(*, fast: bool = False) -> list[Group]:
         {
             "name": "llmcost-budget.rules",
             "interval": BUDGET_INTERVAL,
-            "rules": [*_window_seconds(), *(_burn_rate(w) for w in n.BURN_WINDOWS)],
+            "rules": [*_window_seconds(), *(rule for w in n.BURN_WINDOWS for rule in _burn_rates(w))],
         },
     ]
     if fast:

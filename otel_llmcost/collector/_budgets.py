@@ -1,6 +1,6 @@
 """Budget status in the collector: refreshed from the ledger in the background, exposed as gauges
 (``llmcost_budget_spent_usd``, ``_limit_usd``, ``_utilization_ratio``, ``_forecast_usd``, and for
-a token limit ``_limit_tokens`` and ``_forecast_tokens``) and as ``/v1/budgets``.
+a token limit ``_spent_tokens``, ``_limit_tokens`` and ``_forecast_tokens``) and as ``/v1/budgets``.
 
 The ledger queries run on a timer, not at scrape time: a month-to-date query over a large ledger
 takes a fraction of a second, and Prometheus scrapes every few seconds.
@@ -96,6 +96,11 @@ class BudgetMonitor(Collector):
             "Projected spend at the end of the budget's window (USD).",
             labels=_LABELS,
         )
+        spent_tokens = GaugeMetricFamily(
+            sc.PROM_BUDGET_SPENT_TOKENS,
+            "Tokens (input plus output) in the budget's current window; token budgets only.",
+            labels=_LABELS,
+        )
         limit_tokens = GaugeMetricFamily(
             sc.PROM_BUDGET_LIMIT_TOKENS, "The budget's token limit (input plus output).", labels=_LABELS
         )
@@ -113,10 +118,11 @@ class BudgetMonitor(Collector):
             if status.forecast_usd is not None:
                 forecast.add_metric(labels, float(status.forecast_usd))
             if status.limit_tokens is not None:
+                spent_tokens.add_metric(labels, float(status.spent_tokens))
                 limit_tokens.add_metric(labels, float(status.limit_tokens))
             if status.forecast_tokens is not None:
                 forecast_tokens.add_metric(labels, float(status.forecast_tokens))
-        yield from (spent, limit, ratio, forecast, limit_tokens, forecast_tokens)
+        yield from (spent, limit, ratio, forecast, spent_tokens, limit_tokens, forecast_tokens)
 
     # -- /v1/budgets ---------------------------------------------------------------------------
 

@@ -66,6 +66,9 @@ def test_a_token_budget_has_its_limit_and_forecast_in_tokens(ledger: LedgerBacke
         # $25 × 30 / 14.5: the spend forecast stays USD for every calendar budget, like spent
         "llmcost_budget_forecast_usd{monthly,}": 51.724137931,
         "llmcost_budget_forecast_usd{team-a,}": 51.724137931,
+        # token budgets only: their spend in tokens too (the burn-rate rules' numerator)
+        "llmcost_budget_spent_tokens{team-a,}": 1150.0,
+        "llmcost_budget_spent_tokens{runs,r1}": 1150.0,
         "llmcost_budget_limit_tokens{team-a,}": 1000.0,
         "llmcost_budget_limit_tokens{runs,r1}": 5000.0,
         # 1,150 tokens × 30 / 14.5; a total window has no end, so no forecast
@@ -78,6 +81,11 @@ def test_the_exposition_names_the_unit_of_each_family(ledger: LedgerBackend) -> 
     BudgetMonitor(POLICY, ledger, registry=registry).refresh(now=NOW)
     lines = generate_latest(registry).decode().splitlines()
     assert [line for line in lines if "_tokens" in line] == [
+        "# HELP llmcost_budget_spent_tokens Tokens (input plus output) in the budget's current window;"
+        " token budgets only.",
+        "# TYPE llmcost_budget_spent_tokens gauge",
+        'llmcost_budget_spent_tokens{budget="team-a",key="",window="monthly"} 1150.0',
+        'llmcost_budget_spent_tokens{budget="runs",key="r1",window="total"} 1150.0',
         "# HELP llmcost_budget_limit_tokens The budget's token limit (input plus output).",
         "# TYPE llmcost_budget_limit_tokens gauge",
         'llmcost_budget_limit_tokens{budget="team-a",key="",window="monthly"} 1000.0',

@@ -44,7 +44,8 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_accepts_the_rule_files() -> None:
     result = promtool("check", "rules", str(RULES / "recording-rules.yaml"), str(RULES / "alerts.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 17 rules found" in result.stdout and "SUCCESS: 14 rules found" in result.stdout
+    # 13 spend and window rules, a burn rate per lookback (4) and unit (usd, tokens)
+    assert "SUCCESS: 21 rules found" in result.stdout and "SUCCESS: 14 rules found" in result.stdout
 
 
 @pytest.mark.parametrize("test_file", sorted(p.name for p in RULE_TESTS.glob("*.yaml")))
