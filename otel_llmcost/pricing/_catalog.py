@@ -41,6 +41,16 @@ BUCKETS = (
 )
 SERVICE_TIERS = ("batch", "flex", "priority")
 _MILLION = Decimal(1_000_000)
+#: The bucket each derived bucket is priced beside: what a derived table's scale is read from.
+_SIDE = {
+    "cache_read": "input",
+    "cache_write_5m": "input",
+    "cache_write_1h": "input",
+    "input_audio": "input",
+    "input_image": "input",
+    "reasoning": "output",
+    "output_audio": "output",
+}
 _EPOCH = date(1970, 1, 1)
 
 
@@ -78,7 +88,11 @@ class PriceTable:
         cls, raw: Mapping[str, Any], *, where: str, base: PriceTable | None = None
     ) -> PriceTable:
         """Build from a ``usd_per_mtok`` mapping. Missing buckets fall back within the table
-        (``cache_read`` → ``input`` …), or to ``base`` for long-context tables."""
+        (``cache_read`` → ``input`` …); in a table derived from ``base`` (a long-context table, or
+        a long-context table's tier), to ``base``'s price scaled as this table scales ``base``'s
+        input (input-side buckets) or output (output-side buckets): a long-context table that
+        doubles input doubles the cache prices it does not name, and its reasoning tokens cost
+        its output price, not the base output price."""
         unknown = set(raw) - set(BUCKETS)
         if unknown:
             raise ConfigError(f"unknown price bucket(s) {sorted(unknown)}; known: {list(BUCKETS)}", key=where)
@@ -87,7 +101,14 @@ class PriceTable:
         def pick(name: str, fallback: Decimal) -> Decimal:
             if name in per_token:
                 return per_token[name]
-            return getattr(base, name) if base is not None else fallback
+            if base is None:
+                return fallback
+            inherited: Decimal = getattr(base, name)
+            side = _SIDE.get(name)
+            base_side: Decimal = getattr(base, side) if side is not None else Decimal(0)
+            if side is None or side not in per_token or not base_side:
+                return inherited
+            return inherited * per_token[side] / base_side
 
         if base is None and "input" not in per_token:
             raise ConfigError("has no input price", key=where)

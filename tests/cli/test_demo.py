@@ -33,18 +33,19 @@ def test_demo_runs_the_main_job_and_prints_the_report(tmp_path: Path) -> None:
     with open_ledger(ledger_url) as ledger:
         totals = ledger.totals()
         teams = {g.key["team"]: (g.totals.requests, g.totals.cost_nanos) for g in ledger.group(["team"])}
-    # Three providers, streaming, embeddings, reasoning and cached tokens, one failing call and one
+    # Three providers, streaming, embeddings, reasoning and cached tokens (gemini-2.5-pro past 200k
+    # input: its 900 reasoning tokens at the long-context output price), one failing call and one
     # model without a price, from three teams: the simulator's answers are fixed, so are these.
     assert totals == Totals(
-        requests=15, errors=1, unpriced=1, cost_nanos=753_712_280, input_tokens=288_861,
+        requests=15, errors=1, unpriced=1, cost_nanos=758_212_280, input_tokens=288_861,
         output_tokens=10_100, cache_read_tokens=23_552, cache_write_tokens=4_096, reasoning_tokens=3_860,
     )  # fmt: skip
-    assert teams == {"research": (7, 696_784_040), "support": (3, 43_285_200), "search": (5, 13_643_040)}
+    assert teams == {"research": (7, 701_284_040), "support": (3, 43_285_200), "search": (5, 13_643_040)}
     lines = [line.rstrip() for line in out.splitlines()]
     assert "Total API calls            15 (1 error)" in lines
-    assert "Total cost                 $0.7537" in lines
-    assert "  Total         15   $0.7537              $0.0000   $0.7537    100%" in lines
-    assert any(line.startswith("  research       7   $0.6968") for line in lines)
+    assert "Total cost                 $0.7582" in lines
+    assert "  Total         15   $0.7582              $0.0000   $0.7582    100%" in lines
+    assert any(line.startswith("  research       7   $0.7013") for line in lines)
     assert f"  otel-llmcost report --ledger {ledger_url} --by team,user" in lines
     assert "All spans committed; the simulator and the collector are stopped." in lines
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before  # nothing left running

@@ -11,6 +11,7 @@ from otel_llmcost.pricing import Pricer
 from otel_llmcost.pricing._catalog import Catalog
 from otel_llmcost.pricing._engine import positive_usd, to_nanos
 from otel_llmcost.usage import Usage
+from tests.pricing.conftest import model, period
 
 D = Decimal
 
@@ -95,6 +96,56 @@ def test_inclusive_threshold() -> None:
     at_threshold = pricer.price("m", Usage(input=100), provider="p")
     assert at_threshold is not None and at_threshold.long_context_threshold == 100
     assert at_threshold.total == D("0.0002")
+
+
+def _long_context_pricer(base: dict[str, str], above: dict[str, str]) -> Pricer:
+    raw = dict(
+        [
+            model(
+                "p",
+                "m",
+                period(**base, long_context=[{"threshold": 100, "inclusive": False, "usd_per_mtok": above}]),
+            )
+        ]
+    )
+    return Pricer(Catalog(version="v", raw=raw))
+
+
+def test_long_context_buckets_it_does_not_name_scale_with_its_input_and_output() -> None:
+    # As Gemini 2.5 Pro / Claude past 200k: input and output named, the rest derived from them.
+    pricer = _long_context_pricer(
+        {"input": "1.25", "output": "10", "cache_read": "0.125", "cache_write_1h": "2.5"},
+        {"input": "2.5", "output": "15"},
+    )
+    usage = Usage(input=1000, cache_read=1000, cache_write_1h=1000, output=1000, reasoning=1000)
+    cost = pricer.price("m", usage, provider="p")
+    assert cost is not None and cost.long_context_threshold == 100
+    # reasoning at the long-context output price (15), not the base one (10); the cache prices
+    # doubled with input: 0.25 read, 5 for the 1-hour write
+    assert (cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning) == (
+        D("0.0025"), D("0.00025"), D("0.005"), D("0.015"), D("0.015"),
+    )  # fmt: skip
+    entry = pricer.catalog.get("p/m")
+    assert entry is not None
+    table = entry.periods[0].long_context[0].table
+    assert table.per_million() == {
+        "input": D("2.5"), "cache_read": D("0.25"), "cache_write_5m": D("2.5"), "cache_write_1h": D("5"),
+        "output": D("15"), "reasoning": D("15"), "input_audio": D("2.5"), "output_audio": D("15"),
+        "input_image": D("2.5"),
+    }  # fmt: skip
+
+
+def test_long_context_keeps_what_it_names_and_inherits_what_has_no_scale() -> None:
+    # Named buckets stand as given; with only output named, input-side buckets stay the base's.
+    pricer = _long_context_pricer(
+        {"input": "1", "output": "2", "reasoning": "4", "cache_read": "0.5"},
+        {"output": "3", "reasoning": "12"},
+    )
+    cost = pricer.price("m", Usage(input=1000, cache_read=1000, output=1000, reasoning=1000), provider="p")
+    assert cost is not None
+    assert (cost.input, cost.cache_read, cost.output, cost.reasoning) == (
+        D("0.001"), D("0.0005"), D("0.003"), D("0.012"),
+    )  # fmt: skip
 
 
 def test_batch_and_priority_tiers(pricer: Pricer) -> None:
