@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import click
 
 from otel_llmcost.analytics._report import ReportError, month_range, parse_time
+from otel_llmcost.demo import DEMO_DIR
 from otel_llmcost.environment_variables import OTEL_LLMCOST_LEDGER
 from otel_llmcost.exceptions import ConfigError, LedgerNotFoundError, LedgerUnavailableError
 from otel_llmcost.ledger import (
@@ -156,8 +157,11 @@ def open_existing(url: str | None) -> LedgerBackend:
     except LedgerNotFoundError as err:
         if err.foreign:
             hint = "nothing was changed; give --ledger the URL of an otel-llmcost ledger"
+        elif url is None and (demo := Path(DEMO_DIR, "ledger.db").resolve()).is_file():
+            # `otel-llmcost demo` keeps its ledger apart from the collector's default one.
+            hint = f"the demo's ledger is another file: give --ledger sqlite:///{demo.as_posix()}"
         else:
-            hint = "run the collector (or `otel-llmcost demo`) first, or give --ledger URL"
+            hint = "run the collector first, or give --ledger URL"
         raise click.ClickException(f"{err.reason}: {hint}") from None
 
 

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import click
 
+from otel_llmcost.demo import DEMO_DIR
+
 
 @click.command()
 @click.option(
     "--dir",
     "workdir",
     type=click.Path(file_okay=False),
-    default=".otel-llmcost/demo",
+    default=DEMO_DIR,
     show_default=True,
     help="Where the demo's ledger and budget file go (its ledger is replaced each run).",
 )

@@ -207,6 +207,6 @@ def test_a_missing_ledger_is_an_error_and_nothing_is_created(run: Run, policy: s
     result = run("budgets", "--policy", policy, "--ledger", f"sqlite:///{missing}")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: no ledger at {missing}: run the collector (or `otel-llmcost demo`) first, or give --ledger URL\n"
+        f"Error: no ledger at {missing}: run the collector first, or give --ledger URL\n"
     )
     assert not missing.parent.exists()

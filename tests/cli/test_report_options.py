@@ -22,7 +22,7 @@ Run = Callable[..., Result]
 
 #: Every command that opens the ledger through open_existing.
 READERS = ["report", "export", "reset", "forecast", "insights"]
-NOT_FOUND_HINT = "run the collector (or `otel-llmcost demo`) first, or give --ledger URL"
+NOT_FOUND_HINT = "run the collector first, or give --ledger URL"
 FOREIGN_HINT = "nothing was changed; give --ledger the URL of an otel-llmcost ledger"
 UNREACHABLE = "postgresql://llmcost:s3cret@127.0.0.1:1/llmcost_test"
 REFUSED = (
@@ -179,3 +179,21 @@ def test_a_locked_sqlite_ledger_exits_1_with_one_line(
         f"Error: cannot open SQLite ledger {str(path)!r}: database is locked "
         "(another process held it for 0.05 s; try again)\n",
     )
+
+
+@pytest.mark.parametrize("command", READERS)
+def test_without_the_default_ledger_but_after_the_demo_the_hint_names_the_demos(
+    run: Run, tmp_path: Path, command: str
+) -> None:
+    demo = tmp_path / ".otel-llmcost" / "demo" / "ledger.db"
+    demo.parent.mkdir(parents=True)
+    open_ledger(f"sqlite:///{demo}").close()
+    result = run(command)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"Error: no ledger at {tmp_path / '.otel-llmcost' / 'ledger.db'}: the demo's ledger is another "
+        f"file: give --ledger sqlite:///{demo.as_posix()}\n",
+    )
+    if command == "report":  # the URL it names is the one to give
+        assert run(command, "--ledger", f"sqlite:///{demo.as_posix()}").exit_code == 0
