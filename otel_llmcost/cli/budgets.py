@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from otel_llmcost.cli._format import echo_json
+from otel_llmcost.cli._format import echo_json, money
 from otel_llmcost.cli._report_options import ledger_option, open_existing, usage_errors
 from otel_llmcost.environment_variables import (
     OTEL_LLMCOST_API_TOKEN,
     OTEL_LLMCOST_API_URL,
     OTEL_LLMCOST_BUDGETS,
 )
+
+_NUMBERS = frozenset({"spent", "limit", "used", "forecast"})
+#: Console columns from which the table has a progress bar.
+_BAR_MIN_WIDTH = 100
 
 
 def _from_api(url: str) -> dict[str, Any]:
@@ -34,7 +39,7 @@ def _from_ledger(policy_path: str, ledger_url: str | None) -> dict[str, Any]:
     return {"timezone": str(policy.timezone), "budgets": [s.to_dict() for s in statuses]}
 
 
-def _bar(ratio: float, width: int = 30) -> str:
+def _bar(ratio: float, width: int = 10) -> str:
     filled = min(width, round(min(ratio, 1.0) * width))
     return "█" * filled + "░" * (width - filled)
 
@@ -47,10 +52,17 @@ def _zone(name: object) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _usd(text: str) -> str:
+    """An amount for people: to the cent, or to 4 places when it has more (``$200.00``,
+    ``$1,000.00``, ``$0.7582``), as ``report`` shows money."""
+    amount = Decimal(text)
+    return money(amount, 2) if amount == amount.quantize(Decimal("0.01")) else money(amount)
+
+
 def _forecast(item: dict[str, Any]) -> str:
     """The forecast in the unit the table shows the budget in: USD, or tokens for a token budget."""
     if item["limit_usd"]:
-        return f"${item['forecast_usd']}" if item["forecast_usd"] else "-"
+        return _usd(item["forecast_usd"]) if item["forecast_usd"] else "-"
     tokens = item.get("forecast_tokens")  # absent from an older collector's answer
     return "-" if tokens is None else f"{tokens:,} tok"
 
@@ -96,26 +108,34 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
         click.echo(f"The collector at {api_url} watches no budgets (start it with --budgets FILE).")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    console = Console()
     zone = _zone(data.get("timezone"))
+    # The progress bar only where there is room for it: every other column is worth more.
+    columns = ["budget", "window", "spent", "limit", "used", *([""] if console.width >= _BAR_MIN_WIDTH else []),
+               "forecast", "resets"]  # fmt: skip
+    names = [item["budget"] + (f" [{item['key']}]" if item["key"] else "") for item in data["budgets"]]
     table = Table(title=f"Budgets ({zone})")
-    for col in ("budget", "window", "spent", "limit", "used", "", "forecast", "resets"):
-        table.add_column(col, justify="right" if col in ("spent", "limit", "used", "forecast") else "left")
-    for item in data["budgets"]:
-        name = item["budget"] + (f" [{item['key']}]" if item["key"] else "")
-        limit = f"${item['limit_usd']}" if item["limit_usd"] else f"{item['limit_tokens']:,} tok"
-        spent = f"${item['spent_usd']}" if item["limit_usd"] else f"{item['spent_tokens']:,} tok"
+    for col in columns:
+        # Folded onto a second line on a narrow screen, never cut to "…": a budget name or a reset
+        # time is no use half shown.
+        table.add_column(col, justify="right" if col in _NUMBERS else "left", overflow="fold")
+    for name, item in zip(names, data["budgets"], strict=True):
+        limit = _usd(item["limit_usd"]) if item["limit_usd"] else f"{item['limit_tokens']:,} tok"
+        spent = _usd(item["spent_usd"]) if item["limit_usd"] else f"{item['spent_tokens']:,} tok"
         ratio = float(item["utilization"])
         color = "red" if ratio >= 1 else "yellow" if item["thresholds_reached"] else "green"
-        table.add_row(
-            name,
-            item["window"],
-            spent,
-            limit,
-            f"{ratio * 100:.1f}%",
-            f"[{color}]{_bar(ratio)}[/{color}]",
-            _forecast(item),
-            _resets(item["resets_at"], zone),
-        )
-    Console().print(table)
+        cells = {
+            "budget": escape(name),
+            "window": item["window"],
+            "spent": spent,
+            "limit": limit,
+            "used": f"{ratio * 100:.1f}%",
+            "": f"[{color}]{_bar(ratio)}[/{color}]",
+            "forecast": _forecast(item),
+            "resets": _resets(item["resets_at"], zone),
+        }
+        table.add_row(*(cells[col] for col in columns))
+    console.print(table)

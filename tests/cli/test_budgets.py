@@ -92,12 +92,26 @@ def next_month_in_berlin() -> datetime:
 
 
 def rows(table: str) -> dict[str, list[str]]:
-    """Budget name -> the table row's cells (the bar column left out)."""
-    found = {}
+    """Budget name -> the table row's cells (the bar column left out, folded cells joined)."""
+    found: dict[str, list[str]] = {}
+    last: list[str] = []
     for line in table.splitlines():
         cells = [c.strip() for c in line.split("│")[1:-1]]
-        if len(cells) == 8:
-            found[cells[0]] = cells[1:5] + cells[6:]
+        if len(cells) == 8:  # wide enough for the progress bar
+            cells = cells[:5] + cells[6:]
+        if len(cells) != 7:
+            continue
+        if cells[0] and cells[1]:  # a new row; a folded cell's second line has no window
+            last = cells
+            found[cells[0]] = last[1:]
+        else:  # the second line of folded cells
+            for i, more in enumerate(cells):
+                if more:
+                    if i == 0:
+                        found[last[0] + more] = found.pop(last[0])
+                        last[0] += more
+                    else:
+                        found[last[0]][i - 1] += more
     return found
 
 
@@ -112,9 +126,9 @@ def test_a_token_budget_is_forecast_in_tokens_and_resets_show_the_policys_zone(
     assert list(table) == ["monthly", "total", "org-tokens"]
     local = resets.isoformat(timespec="minutes")  # 2026-12-01T00:00+01:00: local midnight, with its offset
     monthly, total, tokens = table["monthly"], table["total"], table["org-tokens"]
-    assert monthly[:4] == ["monthly", "$1.0322", "$200", "0.5%"]
-    assert re.fullmatch(r"\$\d+\.\d+", monthly[4]) and monthly[5] == local
-    assert total == ["total", "$1.0322", "$1000", "0.1%", "-", "never"]
+    assert monthly[:4] == ["monthly", "$1.0322", "$200.00", "0.5%"]
+    assert re.fullmatch(r"\$\d+\.\d{4}", monthly[4]) and monthly[5] == local
+    assert total == ["total", "$1.0322", "$1,000.00", "0.1%", "-", "never"]
     assert tokens[:4] == ["monthly", "6,000 tok", "1,000,000 tok", "0.6%"]
     assert tokens[5] == local
     # The run-rate of the month so far: never below what is already spent.
@@ -167,6 +181,22 @@ def test_help_names_the_token_and_the_ledger_variable(run: Run) -> None:
     assert "(default: $OTEL_LLMCOST_LEDGER, else ./.otel-llmcost/ledger.db)" in out
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_an_80_column_table_folds_cells_but_loses_none(
+    run: Run, policy: str, ledger_url: str, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)  # piped output is 80 columns wide
+    result = run("budgets", "--policy", policy, "--ledger", ledger_url)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    assert max(map(len, result.stdout.splitlines())) <= int(columns)
+    assert ("░" in result.stdout) is (columns == "200")  # the progress bar only where there is room
+    table = rows(result.stdout)
+    assert list(table) == ["monthly", "total", "org-tokens"]
+    assert table["total"] == ["total", "$1.0322", "$1,000.00", "0.1%", "-", "never"]
+    assert table["monthly"][5] == next_month_in_berlin().isoformat(timespec="minutes")
+
+
 def test_reset_times_carry_the_offset_of_their_own_date() -> None:
     assert _resets("2026-03-28T23:00:00+00:00", BERLIN) == "2026-03-29T00:00+01:00"
     assert _resets("2026-03-29T22:00:00+00:00", BERLIN) == "2026-03-30T00:00+02:00"  # summer time
@@ -180,8 +210,8 @@ def test_forecast_cells_in_the_budgets_unit() -> None:
     tokens = {"limit_usd": None, "forecast_usd": "1.4", "forecast_tokens": 1234567}
     older = {"limit_usd": None, "forecast_usd": "1.4"}  # a collector from before token forecasts
     assert [_forecast(item) for item in (usd, both, tokens, older)] == [
-        "$1.412978757",
-        "$3",  # the table shows a budget with both limits in USD
+        "$1.4130",  # to 4 places, as report shows money
+        "$3.00",  # the table shows a budget with both limits in USD
         "1,234,567 tok",
         "-",
     ]
