@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,10 @@ from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES
 from otel_llmcost.exceptions import ConfigError, InvalidUsageError
 from otel_llmcost.pricing import BUCKETS, SERVICE_TIERS, ModelEntry, Pricer, to_nanos
 from otel_llmcost.usage import Usage
+
+#: Audio and image buckets, and the text bucket each is priced like unless it says otherwise.
+_MEDIA_OF = {"input_audio": "input", "output_audio": "output", "input_image": "input"}
+_UNBOUNDED = 10_000
 
 _PRICES_OPTION = click.option(
     "--prices",
@@ -71,14 +76,26 @@ def prices() -> None:
 
 @prices.command("list")
 @click.option("--provider", help="Only this provider (e.g. openai, anthropic, gcp.gemini).")
+@click.option(
+    "--model",
+    "pattern",
+    metavar="TEXT",
+    help="Only models whose catalog key or an alias contains TEXT (any case), e.g. sonnet-4-5.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_PRICES_OPTION
-def list_prices(provider: str | None, as_json: bool, prices_file: str | None) -> None:
-    """List priced models with their current standard prices (USD per million tokens)."""
+def list_prices(provider: str | None, pattern: str | None, as_json: bool, prices_file: str | None) -> None:
+    """List priced models with their current standard prices (USD per million tokens).
+
+    Piped into another program, the table is as wide as its longest line, so that no model name
+    is cut or folded (grep finds them whole); set COLUMNS to choose a width."""
     pricer = _pricer(prices_file)
     today = datetime.now(timezone.utc).date()
     rows: list[dict[str, Any]] = []
+    wanted = pattern.lower() if pattern else None
     for entry in pricer.entries(provider):
+        if wanted is not None and not any(wanted in name for name in (entry.key.lower(), *entry.aliases)):
+            continue
         period = entry.period_at(today)
         per_m = period.table.per_million() if period else {}
         rows.append(
@@ -97,9 +114,13 @@ def list_prices(provider: str | None, as_json: bool, prices_file: str | None) ->
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=_UNBOUNDED)  # the table's own width: nothing cut for grep
     table = Table(title=f"Prices (USD per 1M tokens), catalog {pricer.version}")
     for col in ("model", "mode", "input", "output", "cache read", "cache write"):
-        table.add_column(col, justify="left" if col in ("model", "mode") else "right")
+        # A name folds onto a second line on a narrow terminal, never cut to "…".
+        table.add_column(col, justify="left" if col in ("model", "mode") else "right", overflow="fold")
     for row in rows:
         p = row["usd_per_mtok"]
         cells = (
@@ -111,7 +132,7 @@ def list_prices(provider: str | None, as_json: bool, prices_file: str | None) ->
             ]
         )
         table.add_row(row["key"], row["mode"], *cells)
-    Console().print(table)
+    console.print(table)
     click.echo(f"{len(rows)} models")
 
 
@@ -141,7 +162,7 @@ def show(model: str, provider: str | None, as_json: bool, prices_file: str | Non
     if as_json:
         echo_json(data)
         return
-    click.echo(f"{model} -> {entry.key} ({entry.mode}{', free' if entry.free else ''})")
+    click.echo(f"{model} -> {entry.key} ({entry.mode}{', free' if entry.free else ''}), USD per 1M tokens")
     for period in data["prices"]:
         click.echo(f"  from {period['effective_from']}: " + _fmt_table(period["usd_per_mtok"]))
         for tier, table in period["tiers"].items():
@@ -159,8 +180,12 @@ def _usd(amount: Decimal) -> str:
 
 
 def _fmt_table(per_m: dict[str, Decimal]) -> str:
+    """Every text and cache bucket; audio and image only where they differ from the text price
+    they would otherwise be (``input_audio`` from ``input`` …), as in ``--json``."""
     return ", ".join(
-        f"{b} ${decimal_str(v)}" for b, v in per_m.items() if b in ("input", "output", "cache_read")
+        f"{b} ${decimal_str(v)}"
+        for b, v in per_m.items()
+        if b not in _MEDIA_OF or v != per_m.get(_MEDIA_OF[b])
     )
 
 

@@ -138,6 +138,40 @@ def test_show_json(run) -> None:  # type: ignore[no-untyped-def]
     assert period["long_context"][0]["usd_per_mtok"]["input"] == "2.5"
 
 
+def test_show_prints_every_price_with_its_unit(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("prices", "show", "claude-sonnet-4-5")
+    assert code == 0
+    assert out.splitlines() == [
+        "claude-sonnet-4-5 -> anthropic/claude-sonnet-4-5 (chat), USD per 1M tokens",
+        "  from 1970-01-01: input $3, cache_read $0.3, cache_write_5m $3.75, cache_write_1h $6, output $15,"
+        " reasoning $15",
+        "    batch: input $1.5, cache_read $0.15, cache_write_5m $1.875, cache_write_1h $3, output $7.5,"
+        " reasoning $7.5",
+        "    input > 200,000: input $6, cache_read $0.6, cache_write_5m $7.5, cache_write_1h $12, output $22.5,"
+        " reasoning $22.5",
+        "    per web_search request: $0.01",
+    ]
+
+
+def test_show_names_audio_prices_where_they_differ(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("prices", "show", "gpt-4o-audio-preview-2025-06-03", "--provider", "openai")
+    assert code == 0
+    first = out.splitlines()[1]
+    assert "input_audio $40" in first and "output_audio $80" in first and "input_image" not in first
+
+
+def test_list_filters_by_model_text_and_prints_whole_names_into_a_pipe(  # type: ignore[no-untyped-def]
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    code, out = run("prices", "list", "--provider", "aws.bedrock", "--model", "Claude-Sonnet-4-5")
+    assert code == 0
+    names = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    assert "aws.bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0" in names
+    assert all("claude-sonnet-4-5" in name for name in names) and "…" not in out
+    assert out.splitlines()[-1] == f"{len(names)} models"
+
+
 def test_list_filters_by_provider(run) -> None:  # type: ignore[no-untyped-def]
     code, out = run("prices", "list", "--provider", "groq", "--json")
     assert code == 0
