@@ -10,7 +10,9 @@ Streamed chat and legacy completions get ``stream_options.include_usage`` added 
 to a request we ever make; ``OTEL_LLMCOST_INCLUDE_USAGE=false`` turns it off) unless the caller
 set ``include_usage`` themselves — an explicit ``False`` is respected — and the usage-only chunk it
 brings is hidden from the caller. Streams that end without usage are estimated and say so
-(``llmcost.usage.estimated``). See :mod:`._chat`, :mod:`._responses` and :mod:`._raw` for the
+(``llmcost.usage.estimated``). A ``parse`` call whose parse step raises for an answer that was
+billed (content not valid for the ``response_format``) keeps that answer's usage and cost on its
+failed span. See :mod:`._chat`, :mod:`._responses`, :mod:`._raw` and :mod:`._raw_sse` for the
 details and limits.
 
 Importing this package does not import the SDK; its modules are hooked when the app imports them.
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from otel_llmcost.instrumentation._wrap import WrapSpec
 from otel_llmcost.instrumentation.openai import _raw, _streams
 from otel_llmcost.instrumentation.openai._chat import plan_chat, plan_legacy
-from otel_llmcost.instrumentation.openai._common import async_factory, sync_factory
+from otel_llmcost.instrumentation.openai._common import async_factory, parsing, sync_factory
 from otel_llmcost.instrumentation.openai._embeddings import plan_embeddings
 from otel_llmcost.instrumentation.openai._responses import plan_responses, plan_retrieve
 
@@ -38,17 +40,17 @@ _RESPONSES_HELPER = "openai.lib.streaming.responses._responses"
 
 
 def wrap_specs() -> Iterator[WrapSpec]:
-    for method in ("create", "parse"):
-        yield WrapSpec(_CHAT, f"Completions.{method}", sync_factory(plan_chat))
-        yield WrapSpec(_CHAT, f"AsyncCompletions.{method}", async_factory(plan_chat))
+    for method, chat in (("create", plan_chat), ("parse", parsing(plan_chat))):
+        yield WrapSpec(_CHAT, f"Completions.{method}", sync_factory(chat))
+        yield WrapSpec(_CHAT, f"AsyncCompletions.{method}", async_factory(chat))
     yield WrapSpec(_LEGACY, "Completions.create", sync_factory(plan_legacy))
     yield WrapSpec(_LEGACY, "AsyncCompletions.create", async_factory(plan_legacy))
     yield WrapSpec(_EMBEDDINGS, "Embeddings.create", sync_factory(plan_embeddings))
     yield WrapSpec(_EMBEDDINGS, "AsyncEmbeddings.create", async_factory(plan_embeddings))
     for module in _RESPONSES:  # the beta resource has no parse(); a missing method is skipped
-        for method in ("create", "parse"):
-            yield WrapSpec(module, f"Responses.{method}", sync_factory(plan_responses))
-            yield WrapSpec(module, f"AsyncResponses.{method}", async_factory(plan_responses))
+        for method, responses in (("create", plan_responses), ("parse", parsing(plan_responses))):
+            yield WrapSpec(module, f"Responses.{method}", sync_factory(responses))
+            yield WrapSpec(module, f"AsyncResponses.{method}", async_factory(responses))
         yield WrapSpec(module, "Responses.retrieve", sync_factory(plan_retrieve))
         yield WrapSpec(module, "AsyncResponses.retrieve", async_factory(plan_retrieve))
     # The .stream() helpers close the HTTP response behind our proxy's back: end its span then.

@@ -64,6 +64,18 @@ class ChatReader:
         usage = from_openai(raw) if raw is not None else self.estimate(call, completion_text(choices))
         call.finish(usage, output_messages=lambda: chat_output_messages(choices))
 
+    def record(self, call: LLMCall, body: Any) -> None:
+        """Report a whole answer on a call that fails all the same (its ``parse`` step raised)."""
+        choices, model, response_id, service_tier, raw = _fields(body)
+        choices = listed(choices) or ()
+        call.set_response(
+            model=model,
+            response_id=response_id,
+            finish_reasons=[str(r) for r in (get(c, "finish_reason") for c in choices) if r],
+            service_tier=service_tier,
+        )
+        call.usage = from_openai(raw) if raw is not None else self.estimate(call, completion_text(choices))
+
     def stream_handler(self, call: LLMCall, injected: bool) -> ChatStreamHandler:
         return ChatStreamHandler(call, self, injected)
 

@@ -7,8 +7,11 @@ when a call is already being made, so the SDK is loaded by then.
 
 from __future__ import annotations
 
+import contextvars
+import inspect
+import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from otel_llmcost import semconv as sc
@@ -23,6 +26,7 @@ from otel_llmcost.usage import Usage, from_openai
 
 __all__ = [
     "Endpoint",
+    "ParsePlan",
     "Plan",
     "Reader",
     "async_factory",
@@ -32,6 +36,8 @@ __all__ = [
     "get",
     "int_arg",
     "listed",
+    "note_failed_parse",
+    "parsing",
     "plain_prompt",
     "proxy_stream",
     "safely",
@@ -255,6 +261,79 @@ class Plan:
             finish_reasons=[str(r) for r in (get(c, "finish_reason") for c in choices) if r],
         )
         call.usage = from_openai(usage)
+
+
+#: The plan of the ``parse`` call whose SDK call runs in this context (see :class:`ParsePlan`).
+_PARSING: contextvars.ContextVar[ParsePlan | None] = contextvars.ContextVar(
+    "otel_llmcost_openai_parse", default=None
+)
+
+
+class ParsePlan(Plan):
+    """A ``parse`` call (chat completions, Responses; never streamed). Its SDK call turns the
+    answer into the caller's type after reading it, and may raise for an answer that was generated
+    and billed: content not valid for the ``response_format`` (pydantic's ``ValidationError``),
+    tool arguments not valid for their model … The SDK call runs with this plan in
+    :data:`_PARSING`; the hooks of ``APIResponse.parse`` note the body of an answer whose parse
+    raised (:func:`note_failed_parse`), and :meth:`on_error` records its usage on the failed span.
+    """
+
+    failed_body: bytes | None = None
+
+    def sender(self, wrapped: Callable[..., Any]) -> Callable[..., Any]:
+        """``wrapped`` run with this plan in :data:`_PARSING` (for a coroutine method: while the
+        coroutine runs)."""
+
+        async def awaiting(coroutine: Awaitable[Any]) -> Any:
+            token = _PARSING.set(self)
+            try:
+                return await coroutine
+            finally:
+                _PARSING.reset(token)
+
+        def send(*args: Any, **kwargs: Any) -> Any:
+            token = _PARSING.set(self)
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                _PARSING.reset(token)
+            return awaiting(result) if inspect.iscoroutine(result) else result
+
+        return send
+
+    def on_error(self, call: LLMCall, exc: BaseException) -> None:  # type: ignore[override]
+        Plan.on_error(call, exc)  # the finish-reason errors carry their completion
+        body = self.failed_body
+        record = getattr(self.reader, "record", None)
+        if call.usage is None and body is not None and record is not None:
+            record(call, json.loads(body))
+
+
+def note_failed_parse(response: Any) -> None:
+    """Called by the hooks of the SDK's ``APIResponse.parse`` when it raised: in a ``parse`` call
+    of ours, keep the answer's body (read by then, unless reading it was what failed) for
+    :meth:`ParsePlan.on_error`. Never raises."""
+    plan = _PARSING.get()
+    if plan is None or plan.failed_body is not None:
+        return
+    try:
+        content = response.http_response.content  # raises when the body was never read
+    except Exception:
+        return
+    if isinstance(content, bytes) and content:
+        plan.failed_body = content
+
+
+def parsing(planner: Planner) -> Planner:
+    """``planner`` for a ``parse`` method: its plan made a :class:`ParsePlan`."""
+
+    def plan(
+        telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Plan | None:
+        found = planner(telemetry, instance, args, kwargs)
+        return ParsePlan(found.request, found.reader) if found is not None else None
+
+    return plan
 
 
 def with_include_usage(kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -145,6 +145,13 @@ class ResponsesReader:
             usage = self.estimate(call, responses_output_text(body))  # a server that sent no usage
         call.finish(usage, output_messages=lambda: self.output_messages(call, body))
 
+    def record(self, call: LLMCall, body: Any) -> None:
+        """Report a whole answer on a call that fails all the same (its ``parse`` step raised)."""
+        usage = self.report(call, body)
+        if usage is None and get(body, "status") in ("completed", "incomplete"):
+            usage = self.estimate(call, responses_output_text(body))
+        call.usage = usage
+
     def stream_handler(self, call: LLMCall, injected: bool) -> ResponsesStreamHandler:
         return ResponsesStreamHandler(call, self)
 

@@ -111,6 +111,11 @@ class ChatTap:
             _logger.debug("otel-llmcost: openai stream accounting failed", exc_info=True)
         return True
 
+    def note(self, event: str | None, data: str) -> None:
+        """Account for one event of a body the application reads itself (a raw stream, see
+        ``_raw_sse``; a tap made with ``injected=False`` and no decoder): nothing is hidden."""
+        self._passes(_Event(event, data))
+
     def _usage(self, data: str) -> bool:
         """Note the chunk carrying usage; True when it is the usage-only chunk we asked for."""
         item = json.loads(data)
@@ -161,6 +166,16 @@ class ChatTap:
         async for sse in self._decoder.aiter_bytes(iterator):
             if passes(sse):
                 yield sse
+
+
+class _Event:
+    """An event read by ``_raw_sse`` (what :meth:`ChatTap._passes` reads of an SDK event)."""
+
+    __slots__ = ("data", "event")
+
+    def __init__(self, event: str | None, data: str) -> None:
+        self.event = event
+        self.data = data
 
 
 @functools.cache

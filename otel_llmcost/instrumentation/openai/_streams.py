@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from otel_llmcost.instrumentation.openai._sse import ChatTap
 
 __all__ = [
+    "DELTA_EVENTS",
+    "FINAL_EVENTS",
     "ChatStreamHandler",
     "ResponsesStreamHandler",
     "TappedChatStreamHandler",
@@ -44,9 +46,9 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 #: Events whose ``response`` is final and carries usage.
-_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 #: Events whose ``delta`` is generated text (counted when we must estimate).
-_DELTA_EVENTS = frozenset(
+DELTA_EVENTS = frozenset(
     {
         "response.output_text.delta",
         "response.refusal.delta",
@@ -197,9 +199,9 @@ class ResponsesStreamHandler:
         response = get(item, "response")
         if response is not None:
             self._reader.describe(self._call, response)
-            if kind in _FINAL_EVENTS:
+            if kind in FINAL_EVENTS:
                 self._final = response
-        elif kind in _DELTA_EVENTS:
+        elif kind in DELTA_EVENTS:
             delta = get(item, "delta")
             if isinstance(delta, str):
                 self._text.append(delta)
