@@ -7,7 +7,10 @@ Wrapped, sync and async (``Messages`` / ``AsyncMessages``), stable and beta:
 * ``messages.stream`` — the SDK's ``MessageStreamManager``; the request is sent, and the span
   starts, when its ``with`` block is entered; iteration, ``text_stream``, ``until_done()`` and
   ``get_final_message()`` all keep working and share one span;
-* ``messages.parse`` — a ``ParsedMessage``.
+* ``messages.parse`` — a ``ParsedMessage``; a reply that fails ``output_format`` validation
+  still reports its billed usage and cost on the failed span (``_parsed``);
+* ``with_raw_response.create`` / ``with_streaming_response.create`` — the SDK's ``APIResponse``,
+  priced once: from the body the SDK read, or from the unread body as the app reads it (``_raw``).
 
 The same resource classes serve ``AnthropicBedrock``, ``AnthropicVertex``, ``AnthropicFoundry``,
 ``AnthropicAWS`` and ``AnthropicGoogleCloud`` clients; the beta ``Messages`` of Bedrock and
@@ -35,6 +38,7 @@ from collections.abc import Iterator
 
 from otel_llmcost.instrumentation._wrap import WrapSpec
 from otel_llmcost.instrumentation.anthropic._messages import message_specs
+from otel_llmcost.instrumentation.anthropic._parsed import parser_specs
 from otel_llmcost.instrumentation.anthropic._sdk_spans import sdk_span_specs
 from otel_llmcost.instrumentation.anthropic._streams import stream_specs
 
@@ -54,4 +58,5 @@ def wrap_specs() -> Iterator[WrapSpec]:
     # The suppression hook first: a recorded call must never find the SDK's span still on.
     yield from sdk_span_specs()
     yield from message_specs(MESSAGES_MODULES)
+    yield from parser_specs()
     yield from stream_specs(MESSAGES_MODULES)

@@ -5,8 +5,8 @@ anthropic 2.x starts a CLIENT span per API call (scope ``com.anthropic.sdk.pytho
 alone, every call we record would be two GenAI spans, and a collector would count its tokens
 twice. ``BaseClient.request`` skips its span when ``start_api_call_span`` returns ``None``; our
 wrapper of that function does so only while one of our wrappers runs the call
-(:meth:`Telemetry.in_call`). Every other call (``models.list``, ``count_tokens``, batches, raw
-streamed responses …) keeps the SDK's span.
+(:meth:`Telemetry.in_call`) — raw responses of Messages calls included. Every other call
+(``models.list``, ``count_tokens``, batches …) keeps the SDK's span.
 
 Trace propagation: with its own span the SDK writes that span's context into the request
 (``traceparent``, plus whatever the registered propagators add). In a call of ours we hand the

@@ -142,3 +142,63 @@ def test_provider_map_overrides_the_host(platform_sim: Simulator, otel: Otel) ->
     a = only_span(otel).attributes or {}
     assert a["gen_ai.provider.name"] == "aws.bedrock"
     assert a["llmcost.pricing.model"] == f"aws.bedrock/{BEDROCK_MODEL}"
+
+
+def test_vertex_streaming_response(platform_sim: Simulator, otel: Otel) -> None:
+    transport = httpx2.MockTransport(lambda request: _answer(platform_sim, request))
+    with (
+        anthropic.AnthropicVertex(
+            region="us-east5",
+            project_id="proj",
+            access_token="token",
+            max_retries=0,
+            http_client=httpx2.Client(transport=transport),
+            open_telemetry={"tracer_provider": otel.tracer_provider},
+        ) as client,
+        client.messages.with_streaming_response.create(
+            model=VERTEX_MODEL,
+            max_tokens=100,
+            messages=MESSAGES,  # type: ignore[arg-type]
+            stream=True,
+        ) as response,
+    ):
+        lines = list(response.iter_lines())
+
+    assert lines[-2] == 'data: {"type":"message_stop"}'
+    _assert_platform(
+        otel,
+        "gcp.vertex_ai",
+        "us-east5-aiplatform.googleapis.com",
+        VERTEX_MODEL,
+        f"gcp.vertex_ai/{VERTEX_MODEL}",
+    )
+
+
+def test_bedrock_raw_responses(platform_sim: Simulator, otel: Otel) -> None:
+    """A JSON body is ours to price; a raw Bedrock stream (AWS event-stream frames, which we do
+    not decode) keeps the SDK's own span, as before."""
+    transport = httpx2.MockTransport(lambda request: _answer(platform_sim, request))
+    with anthropic.AnthropicBedrock(
+        api_key="bedrock-key",
+        aws_region="us-east-1",
+        max_retries=0,
+        http_client=httpx2.Client(transport=transport),
+        open_telemetry={"tracer_provider": otel.tracer_provider},
+    ) as client:
+        kwargs = {"model": BEDROCK_MODEL, "max_tokens": 100, "messages": MESSAGES}
+        with client.messages.with_streaming_response.create(**kwargs) as response:  # type: ignore[call-overload]
+            response.parse()
+        _assert_platform(
+            otel,
+            "aws.bedrock",
+            "bedrock-runtime.us-east-1.amazonaws.com",
+            BEDROCK_MODEL,
+            f"aws.bedrock/{BEDROCK_MODEL}",
+        )
+        otel.exporter.clear()
+        with client.messages.with_streaming_response.create(**kwargs, stream=True) as response:  # type: ignore[call-overload]
+            response.read()
+
+    (span,) = otel.genai_spans()
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.name == "com.anthropic.sdk.python.bedrock"

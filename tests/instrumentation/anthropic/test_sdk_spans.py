@@ -64,8 +64,15 @@ def test_one_genai_span_per_call_sync(client: anthropic.Anthropic, otel: Otel) -
     with client.beta.messages.stream(**KWARGS) as stream:
         stream.get_final_message()
     client.beta.messages.parse(**KWARGS)
+    client.messages.with_raw_response.create(**KWARGS)
+    with client.messages.with_raw_response.create(**KWARGS, stream=True).parse() as raw_stream:
+        list(raw_stream)
+    with client.messages.with_streaming_response.create(**KWARGS) as response:
+        response.parse()
+    with client.messages.with_streaming_response.create(**KWARGS, stream=True) as response:
+        list(response.iter_lines())
 
-    assert scopes(otel) == ["otel_llmcost.instrumentation"] * 7
+    assert scopes(otel) == ["otel_llmcost.instrumentation"] * 11
     for span in otel.genai_spans():
         assert_cache_scenario(span, streaming=bool((span.attributes or {}).get("llmcost.request.streaming")))
 
@@ -86,25 +93,31 @@ def test_one_genai_span_per_call_async(
             async with client.beta.messages.stream(**KWARGS) as stream:
                 await stream.get_final_message()
             await client.beta.messages.parse(**KWARGS)
+            await client.messages.with_raw_response.create(**KWARGS)
+            async with client.messages.with_streaming_response.create(**KWARGS, stream=True) as response:
+                await response.read()
 
     asyncio.run(run())
-    assert scopes(otel) == ["otel_llmcost.instrumentation"] * 7
+    assert scopes(otel) == ["otel_llmcost.instrumentation"] * 9
 
 
 @pytest.mark.usefixtures("instrumented")
 def test_calls_we_do_not_record_keep_the_sdk_span(client: anthropic.Anthropic, otel: Otel) -> None:
     count = client.messages.count_tokens(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]
-    with client.messages.with_streaming_response.create(**KWARGS) as response:
+    with client.messages.with_streaming_response.count_tokens(model=MODEL, messages=MESSAGES) as response:  # type: ignore[arg-type]
         response.read()
     with suppress_instrumentation():
         client.messages.create(**KWARGS)
+        with client.messages.with_streaming_response.create(**KWARGS) as response:
+            response.read()
 
     assert count.input_tokens == 2000
     names = [(s.instrumentation_scope.name if s.instrumentation_scope else "", s.name) for s in otel.spans()]
     assert names == [
         (SDK_SCOPE, "anthropic.messages.count_tokens"),
-        (SDK_SCOPE, "anthropic.messages.create"),  # an unread body: left to the SDK
+        (SDK_SCOPE, "anthropic.messages.count_tokens"),
         (SDK_SCOPE, "anthropic.messages.create"),  # our instrumentation suppressed
+        (SDK_SCOPE, "anthropic.messages.create"),
     ]
 
 
