@@ -59,17 +59,27 @@ def test_the_recipe_block_is_what_this_test_runs() -> None:
     assert command == ["opentelemetry-instrument", "python", "app.py"]
 
 
-@pytest.mark.parametrize("variant", ["as-written", "grpc-on-4317"])
+@pytest.mark.parametrize(
+    ("variant", "token"),
+    [
+        ("as-written", None),
+        ("grpc-on-4317", None),
+        ("as-written", "s3cret-tok"),
+        ("grpc-on-4317", "s3cret-tok"),
+    ],
+)
 def test_the_readme_recipe_prices_the_call_in_the_collector(
-    start_collector: Callable[..., Collector], tmp_path: Path, variant: str
+    start_collector: Callable[..., Collector], tmp_path: Path, variant: str, token: str | None
 ) -> None:
-    collector = start_collector()
+    collector = start_collector(bearer_token=token)
     env, command = recipe()
     if variant == "as-written":  # the README's 4318, where this collector's OTLP/HTTP port is
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{collector.addresses['otlp_http']}"
     else:  # "…:4317 without the protocol line works as well": the distro's default, gRPC
         del env["OTEL_EXPORTER_OTLP_PROTOCOL"]
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{collector.addresses['otlp_grpc']}"
+    if token is not None:  # what the Helm chart's appEnv gives the app once Kubernetes expands it
+        env["OTEL_EXPORTER_OTLP_HEADERS"] = f"authorization=Bearer {token}"
     (tmp_path / "app.py").write_text(APP)
     with Simulator() as sim:
         sim.set_rule("gpt-4o-mini", UsageRule(prompt_tokens=1200, cached_tokens=1024, completion_tokens=50))

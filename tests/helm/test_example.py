@@ -91,6 +91,19 @@ def test_the_app_exports_to_the_sidecar(example: Path) -> None:
     )
 
 
+def test_with_auth_the_app_sends_the_token_the_sidecar_expects(example: Path) -> None:
+    secret = {"name": "llmcost-token", "key": "token"}
+    pod = _pod(render({"llmcost": {"auth": {"existingSecret": secret}}}, chart=example))["spec"]
+    app, collector = env_of(container(pod, "app")), env_of(container(pod))
+    assert app["OTEL_LLMCOST_API_TOKEN"] == collector["OTEL_LLMCOST_API_TOKEN"] == {"secretKeyRef": secret}
+    # Kubernetes expands $(VAR) of an earlier entry; the exporters URL-decode the value.
+    names = [item["name"] for item in container(pod, "app")["env"]]
+    assert names.index("OTEL_LLMCOST_API_TOKEN") < names.index("OTEL_EXPORTER_OTLP_HEADERS")
+    assert app["OTEL_EXPORTER_OTLP_HEADERS"] == "authorization=Bearer $(OTEL_LLMCOST_API_TOKEN)"
+    without = env_of(container(_pod(render(chart=example))["spec"], "app"))
+    assert "OTEL_EXPORTER_OTLP_HEADERS" not in without and "OTEL_LLMCOST_API_TOKEN" not in without
+
+
 def test_the_sidecar_loads_its_config_listening_on_loopback(example: Path, tmp_path: Path) -> None:
     rendered = render(chart=example)
     loaded = load_rendered(rendered.one("ConfigMap"), container(_pod(rendered)["spec"]), tmp_path)

@@ -48,7 +48,10 @@ Environment of an application container that exports to the collector (the sidec
 gateway in gateway mode). Takes (dict "context" .Subcharts.<name> "serviceName" "my-app"
 "resourceAttributes" (dict "deployment.environment.name" "prod")): serviceName sets
 OTEL_SERVICE_NAME, resourceAttributes join the pod and namespace in OTEL_RESOURCE_ATTRIBUTES (both
-optional). The collector receives traces only: metrics and logs exporters follow appExport.
+optional). The collector receives traces only: metrics and logs exporters follow appExport. With
+auth.existingSecret, the token goes in OTEL_EXPORTER_OTLP_HEADERS (`authorization=Bearer <token>`;
+the exporters read that value URL-decoded, so the token must not hold `%` or `,`): without it the
+collector answers 401 and the exporter drops every span.
 */}}
 {{- define "otel-llmcost.sidecar.appEnv" -}}
 {{- $ctx := .context -}}
@@ -78,6 +81,17 @@ optional). The collector receives traces only: metrics and logs exporters follow
       fieldPath: metadata.namespace
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ join "," $attributes | quote }}
+{{- with $ctx.Values.auth.existingSecret }}
+{{- if .name }}
+- name: OTEL_LLMCOST_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name | quote }}
+      key: {{ .key | quote }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  value: "authorization=Bearer $(OTEL_LLMCOST_API_TOKEN)"
+{{- end }}
+{{- end }}
 {{- with .serviceName }}
 - name: OTEL_SERVICE_NAME
   value: {{ . | quote }}
