@@ -68,6 +68,10 @@ def bind_failure(address: Address) -> str | None:
     return None
 
 
+#: The longest chunk-size or trailer line of a chunked body.
+_MAX_CHUNK_LINE = 4096
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -95,15 +99,55 @@ class Request:
         return int(raw)
 
     def read_body(self, limit: int) -> bytes:
-        """The body; :class:`BodyTooLarge` beyond ``limit`` bytes (read nothing, then), and
-        :class:`LengthRequired` without a Content-Length (chunked uploads are not supported)."""
+        """The body, sent with a Content-Length or chunked (``Transfer-Encoding: chunked``);
+        :class:`BodyTooLarge` beyond ``limit`` bytes (having read nothing of a body with a
+        Content-Length), :class:`LengthRequired` with neither, or a malformed chunked body."""
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                raise LengthRequired(
+                    f"unsupported Transfer-Encoding {coding!r}; send chunked or a Content-Length"
+                )
+            return self._read_chunked(limit)
         length = self.body_length()
-        if length is None or self.headers.get("Transfer-Encoding"):
-            raise LengthRequired("a Content-Length header is required")
+        if length is None:
+            raise LengthRequired("a Content-Length header (or a chunked body) is required")
         if length > limit:
             raise BodyTooLarge(f"the body is {length} bytes; the limit is {limit}")
         self._consumed = True
         return self._handler.rfile.read(length)
+
+    def _read_chunked(self, limit: int) -> bytes:
+        """A chunked body (RFC 9112 7.1), its trailers skipped. On any error the connection
+        closes after the answer: what is left of the body cannot be told from a next request."""
+        self._consumed = True
+        rfile = self._handler.rfile
+        parts: list[bytes] = []
+        total = 0
+        try:
+            while True:
+                line = rfile.readline(_MAX_CHUNK_LINE + 1)
+                if not line.endswith(b"\n") or len(line) > _MAX_CHUNK_LINE:
+                    raise LengthRequired("malformed chunked body: a chunk size line is cut or too long")
+                try:
+                    size = int(line.split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise LengthRequired(f"malformed chunked body: bad chunk size {line[:40]!r}") from None
+                if size == 0:
+                    break
+                total += size
+                if size < 0 or total > limit:
+                    raise BodyTooLarge(f"the body is over the limit of {limit} bytes")
+                data = rfile.read(size)
+                if len(data) != size or rfile.read(2) not in (b"\r\n",):
+                    raise LengthRequired("malformed chunked body: a chunk does not end where its size says")
+                parts.append(data)
+            while line not in (b"\r\n", b"\n", b""):  # trailers, up to the blank line
+                line = rfile.readline(_MAX_CHUNK_LINE + 1)
+        except BaseException:
+            self._handler.close_connection = True
+            raise
+        return b"".join(parts)
 
 
 @dataclass

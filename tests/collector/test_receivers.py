@@ -3,7 +3,9 @@ accepted right after each one."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 from collections.abc import Callable
 
 import grpc
@@ -105,6 +107,71 @@ def test_a_body_far_over_the_limit_gets_its_413_not_a_broken_pipe(
     assert answer.status == 413, answer
     assert "limit is 65536" in answer.body.decode("utf-8", "replace")
     still_serving(small)
+
+
+def _post_raw(collector: Collector, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """``head`` (request line and headers, CRLF-separated) and ``body`` as they are, on a fresh
+    connection; the answer's status and body."""
+    address = collector.addresses["otlp_http"]
+    with socket.create_connection((address.host, address.port), timeout=30) as sock:
+        sock.sendall(head + b"\r\n\r\n" + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.read()
+
+
+def _chunked(data: bytes, size: int) -> bytes:
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+CHUNKED_HEAD = (
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+    b"Transfer-Encoding: chunked"
+)
+
+
+def test_http_takes_a_chunked_body_as_exporters_may_send_one(collector: Collector) -> None:
+    address = collector.addresses["otlp_http"]
+    body = genai_request(2, 900_000).SerializeToString()
+    conn = http.client.HTTPConnection(address.host, address.port, timeout=30)
+    try:  # http.client's own chunked encoding, gzipped, in 100-byte chunks
+        zipped = gzipped(body)
+        pieces = iter([zipped[i : i + 100] for i in range(0, len(zipped), 100)])
+        headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        conn.request("POST", "/v1/traces", body=pieces, headers=headers, encode_chunked=True)
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+    # Chunk extensions and a trailer are read past; the connection stays usable.
+    other = genai_request(1, 900_100).SerializeToString()
+    framed = _chunked(other, 7).replace(b"\r\n", b";ext=1\r\n", 1)[:-2] + b"X-Trailer: 1\r\n\r\n"
+    assert _post_raw(collector, CHUNKED_HEAD, framed)[0] == 200
+    assert collector.ledger.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("framed", "status", "message"),
+    [
+        pytest.param(
+            _chunked(b"\x00" * (SMALL_LIMIT + 10), 4096), 413, "over the limit of 65536", id="oversize"
+        ),
+        pytest.param(b"zz\r\nabc\r\n0\r\n\r\n", 400, "bad chunk size", id="bad-size"),
+        pytest.param(b"3\r\nabcXY0\r\n\r\n", 400, "does not end where its size says", id="size-mismatch"),
+    ],
+)
+def test_a_bad_or_oversized_chunked_body_is_refused_and_the_collector_keeps_serving(
+    small: Collector, framed: bytes, status: int, message: str
+) -> None:
+    got, body = _post_raw(small, CHUNKED_HEAD, framed)
+    assert got == status and message in body.decode("utf-8", "replace"), (got, body)
+    still_serving(small)
+
+
+def test_another_transfer_encoding_is_refused(collector: Collector) -> None:
+    head = CHUNKED_HEAD.replace(b"chunked", b"gzip, chunked")
+    got, body = _post_raw(collector, head, _chunked(good_export(), 100))
+    assert got == 400 and "unsupported Transfer-Encoding 'gzip, chunked'" in body.decode(), body
 
 
 def test_http_errors_carry_a_status_message_in_the_request_encoding(collector: Collector) -> None:
