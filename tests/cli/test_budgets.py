@@ -197,6 +197,22 @@ def test_an_80_column_table_folds_cells_but_loses_none(
     assert table["monthly"][5] == next_month_in_berlin().isoformat(timespec="minutes")
 
 
+def test_a_per_key_budget_row_names_its_key(run: Run, policy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_llmcost.cli import budgets as budgets_cli
+
+    item = {
+        "budget": "per-user", "key": "u0", "window": "24h", "limit_usd": "0.01", "limit_tokens": None,
+        "spent_usd": "0.002", "spent_tokens": 10, "utilization": "0.2", "thresholds_reached": [],
+        "forecast_usd": None, "forecast_tokens": None, "resets_at": None,
+    }  # fmt: skip
+    data = {"timezone": "UTC", "budgets": [item, {**item, "key": "[bold]u1"}]}
+    monkeypatch.setattr(budgets_cli, "_from_ledger", lambda *_: data)
+    result = run("budgets", "--policy", policy)
+    assert result.exit_code == 0, result.output
+    # "[u0]" is not taken for markup (it was, and the rows could not be told apart)
+    assert list(rows(result.stdout)) == ["per-user [u0]", "per-user [[bold]u1]"]
+
+
 def test_reset_times_carry_the_offset_of_their_own_date() -> None:
     assert _resets("2026-03-28T23:00:00+00:00", BERLIN) == "2026-03-29T00:00+01:00"
     assert _resets("2026-03-29T22:00:00+00:00", BERLIN) == "2026-03-30T00:00+02:00"  # summer time
