@@ -99,9 +99,9 @@ class BudgetExceededError(LLMCostError):
         if reason is not None:
             amount = reason
         elif limit_usd is not None:
-            amount = f"${spent_usd} of ${limit_usd} spent or reserved"
+            amount = f"${_plain(spent_usd)} of ${_plain(limit_usd)} spent or reserved"
         else:
-            amount = f"{spent_tokens} of {limit_tokens} tokens used or reserved"
+            amount = f"{spent_tokens or 0:,} of {limit_tokens or 0:,} tokens used or reserved"
         scope_text = ", ".join(f"{k}={v}" for k, v in sorted(scope.items())) or "all calls"
         reset = f"; resets {resets_at.isoformat()}" if resets_at else ""
         super().__init__(f"budget {budget!r} ({scope_text}) would be exceeded: {amount}{reset}")
@@ -113,3 +113,10 @@ class BudgetExceededError(LLMCostError):
         self.limit_tokens = limit_tokens
         self.resets_at = resets_at
         self.reason = reason
+
+
+def _plain(amount: Decimal | None) -> str:
+    """An amount as a plain decimal, never in exponent form (``1E-7`` is ``0.0000001``)."""
+    if amount is None:
+        return "0"
+    return "0" if amount == 0 else format(amount.normalize(), "f")
