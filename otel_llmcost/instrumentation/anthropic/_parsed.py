@@ -18,8 +18,7 @@ from typing import Any
 from otel_llmcost.instrumentation._call import LLMCall
 from otel_llmcost.instrumentation._telemetry import Telemetry
 from otel_llmcost.instrumentation._wrap import Wrapper, WrapSpec
-from otel_llmcost.instrumentation.anthropic._request import get
-from otel_llmcost.instrumentation.anthropic._response import billed_usage
+from otel_llmcost.instrumentation.anthropic._response import billed_usage, describe_message
 
 __all__ = ["SLOT", "parser_specs", "report_unparsed"]
 
@@ -31,15 +30,7 @@ def report_unparsed(call: LLMCall, slot: list[Any]) -> None:
     """A ``parse`` call failed: if the reply had arrived, keep what it says was billed."""
     if not slot:
         return
-    message = slot[-1]
-    usage = get(message, "usage")
-    stop_reason = get(message, "stop_reason")
-    call.set_response(
-        model=get(message, "model"),
-        response_id=get(message, "id"),
-        finish_reasons=[stop_reason] if stop_reason else None,
-        service_tier=get(usage, "service_tier"),
-    )
+    usage, _ = describe_message(call, slot[-1])
     if usage is not None:
         call.usage = billed_usage(usage)
 

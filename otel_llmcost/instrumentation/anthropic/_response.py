@@ -16,8 +16,9 @@ def billed_usage(usage: Any) -> Usage:
     return from_anthropic(usage)
 
 
-def report_message(call: LLMCall, message: Any) -> None:
-    """Finish ``call`` with a (non-streamed) ``Message``, as an SDK model or the decoded body."""
+def describe_message(call: LLMCall, message: Any) -> tuple[Any, Any]:
+    """Set what a ``Message`` (an SDK model or the decoded body) says of the response on ``call``;
+    its ``usage`` and ``stop_reason``."""
     usage = get(message, "usage")
     stop_reason = get(message, "stop_reason")
     call.set_response(
@@ -26,6 +27,12 @@ def report_message(call: LLMCall, message: Any) -> None:
         finish_reasons=[stop_reason] if stop_reason else None,
         service_tier=get(usage, "service_tier"),
     )
+    return usage, stop_reason
+
+
+def report_message(call: LLMCall, message: Any) -> None:
+    """Finish ``call`` with a (non-streamed) ``Message``, as an SDK model or the decoded body."""
+    usage, stop_reason = describe_message(call, message)
     content = get(message, "content")
     call.finish(
         billed_usage(usage) if usage is not None else None,

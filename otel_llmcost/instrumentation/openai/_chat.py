@@ -9,7 +9,7 @@ in :mod:`._streams` ends that span when the helper stream is closed. ``parse`` p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -52,6 +52,12 @@ class ChatReader:
         self._prompt_tokens = prompt_tokens
 
     def finish(self, call: LLMCall, body: Any) -> None:
+        choices = self.record(call, body)
+        call.finish(call.usage, output_messages=lambda: chat_output_messages(choices))
+
+    def record(self, call: LLMCall, body: Any) -> Sequence[Any]:
+        """Report a whole answer (its choices returned) without ending the call: :meth:`finish`
+        ends it; a call whose ``parse`` step raised fails all the same."""
         choices, model, response_id, service_tier, raw = _fields(body)
         choices = listed(choices) or ()
         call.set_response(
@@ -61,20 +67,8 @@ class ChatReader:
             service_tier=service_tier,
         )
         # Some OpenAI-compatible servers send no usage: estimate rather than leave it unpriced.
-        usage = from_openai(raw) if raw is not None else self.estimate(call, completion_text(choices))
-        call.finish(usage, output_messages=lambda: chat_output_messages(choices))
-
-    def record(self, call: LLMCall, body: Any) -> None:
-        """Report a whole answer on a call that fails all the same (its ``parse`` step raised)."""
-        choices, model, response_id, service_tier, raw = _fields(body)
-        choices = listed(choices) or ()
-        call.set_response(
-            model=model,
-            response_id=response_id,
-            finish_reasons=[str(r) for r in (get(c, "finish_reason") for c in choices) if r],
-            service_tier=service_tier,
-        )
         call.usage = from_openai(raw) if raw is not None else self.estimate(call, completion_text(choices))
+        return choices
 
     def stream_handler(self, call: LLMCall, injected: bool) -> ChatStreamHandler:
         return ChatStreamHandler(call, self, injected)
