@@ -131,12 +131,14 @@ class Request:
                     raise LengthRequired("malformed chunked body: a chunk size line is cut or too long")
                 try:
                     size = int(line.split(b";", 1)[0].strip(), 16)
+                    if size < 0:
+                        raise ValueError(size)
                 except ValueError:
                     raise LengthRequired(f"malformed chunked body: bad chunk size {line[:40]!r}") from None
                 if size == 0:
                     break
                 total += size
-                if size < 0 or total > limit:
+                if total > limit:
                     raise BodyTooLarge(f"the body is over the limit of {limit} bytes")
                 data = rfile.read(size)
                 if len(data) != size or rfile.read(2) not in (b"\r\n",):

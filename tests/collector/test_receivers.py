@@ -157,6 +157,7 @@ def test_http_takes_a_chunked_body_as_exporters_may_send_one(collector: Collecto
             _chunked(b"\x00" * (SMALL_LIMIT + 10), 4096), 413, "over the limit of 65536", id="oversize"
         ),
         pytest.param(b"zz\r\nabc\r\n0\r\n\r\n", 400, "bad chunk size", id="bad-size"),
+        pytest.param(b"-3\r\nabc\r\n0\r\n\r\n", 400, "bad chunk size", id="negative-size"),
         pytest.param(b"3\r\nabcXY0\r\n\r\n", 400, "does not end where its size says", id="size-mismatch"),
     ],
 )
