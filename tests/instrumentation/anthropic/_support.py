@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
+from otel_llmcost.exceptions import BudgetExceededError
+from otel_llmcost.instrumentation._call import LLMCall
+from otel_llmcost.instrumentation._telemetry import Guard
 from otel_llmcost.simulator import UsageRule
 from tests.instrumentation.conftest import Otel
 
@@ -73,3 +76,19 @@ def assert_cache_scenario(span: ReadableSpan, *, streaming: bool = False) -> Non
     assert "error.type" not in a
     assert a.get("llmcost.request.streaming", False) is streaming
     assert "gen_ai.input.messages" not in a and "gen_ai.output.messages" not in a
+
+
+class Downgrade(Guard):
+    """A budget guard that downgrades every call to ``to``, or blocks it (``block``)."""
+
+    def __init__(self, to: str | None = None, block: bool = False) -> None:
+        self.to, self.block = to, block
+        self.settled: list[LLMCall] = []
+
+    def before(self, call: LLMCall) -> None:
+        if self.block:
+            raise BudgetExceededError("team", scope={"team": "a"}, spent_usd=Decimal(5), limit_usd=Decimal(5))
+        call.model_override = self.to
+
+    def after(self, call: LLMCall) -> None:
+        self.settled.append(call)

@@ -21,8 +21,6 @@ from anthropic.types import Message
 from anthropic.types.beta import BetaMessage
 
 from otel_llmcost.exceptions import BudgetExceededError
-from otel_llmcost.instrumentation._call import LLMCall
-from otel_llmcost.instrumentation._telemetry import Guard
 from otel_llmcost.instrumentation._tokens import count_tokens
 from otel_llmcost.instrumentation.anthropic import _raw, _streams
 from otel_llmcost.simulator import Simulator
@@ -31,6 +29,7 @@ from tests.instrumentation.anthropic._support import (
     DEPRECATED_MODEL,
     KWARGS,
     MODEL,
+    Downgrade,
     assert_cache_scenario,
     only_span,
 )
@@ -359,20 +358,6 @@ def test_tap_fault_prices_the_prompt(
     assert type(message) is Message
     a = only_span(otel).attributes or {}
     assert a["llmcost.usage.estimated"] is True and a["gen_ai.usage.input_tokens"] == PROMPT_ESTIMATE
-
-
-class Downgrade(Guard):
-    def __init__(self, to: str | None = None, block: bool = False) -> None:
-        self.to, self.block = to, block
-        self.settled: list[LLMCall] = []
-
-    def before(self, call: LLMCall) -> None:
-        if self.block:
-            raise BudgetExceededError("team", scope={"team": "a"}, spent_usd=Decimal(5), limit_usd=Decimal(5))
-        call.model_override = self.to
-
-    def after(self, call: LLMCall) -> None:
-        self.settled.append(call)
 
 
 @pytest.mark.parametrize("instrumentor_kwargs", [{"guard": Downgrade(to="claude-haiku-4-5")}])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import anthropic
@@ -13,7 +12,6 @@ from anthropic.types import Message
 
 from otel_llmcost.exceptions import BudgetExceededError
 from otel_llmcost.instrumentation._call import LLMCall
-from otel_llmcost.instrumentation._telemetry import Guard
 from otel_llmcost.instrumentation.anthropic import _messages, _streams
 from otel_llmcost.pricing import Pricer
 from otel_llmcost.simulator import Simulator
@@ -21,6 +19,7 @@ from tests.instrumentation.anthropic._support import (
     DEPRECATED_MODEL,
     KWARGS,
     MODEL,
+    Downgrade,
     assert_cache_scenario,
     only_span,
 )
@@ -185,20 +184,6 @@ def test_request_building_fault_leaves_the_sdk_span(
 
 
 # --- budget guard ------------------------------------------------------------------------------------
-
-
-class Downgrade(Guard):
-    def __init__(self, to: str | None = None, block: bool = False) -> None:
-        self.to, self.block = to, block
-        self.settled: list[LLMCall] = []
-
-    def before(self, call: LLMCall) -> None:
-        if self.block:
-            raise BudgetExceededError("team", scope={"team": "a"}, spent_usd=Decimal(5), limit_usd=Decimal(5))
-        call.model_override = self.to
-
-    def after(self, call: LLMCall) -> None:
-        self.settled.append(call)
 
 
 @pytest.mark.usefixtures("instrumented")
