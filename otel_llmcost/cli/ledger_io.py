@@ -1,7 +1,8 @@
 """``otel-llmcost export``, ``import`` and ``reset``: move ledger rows in and out, and start over.
 
-Exit codes: ``import`` exits 1 when any line (or file) could not be imported — every good line
-is still committed, and each bad one is reported on stderr as ``FILE:LINE: reason``. ``reset``
+Exit codes: ``import`` exits 2, importing nothing, when a FILE does not exist or cannot be read;
+it exits 1 when any line (or a file that fails while read) could not be imported — every good
+line is still committed, and each bad one is reported on stderr as ``FILE:LINE: reason``. ``reset``
 exits 1 when the confirmation is not typed (nothing is deleted).
 """
 
@@ -80,7 +81,13 @@ def _report_bad(line: BadLine) -> None:
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+# Every FILE must exist before anything is imported: a mistyped name is bad usage (exit 2).
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True),
+)
 @click.option(
     "--format",
     "fmt",
@@ -98,8 +105,9 @@ def import_(
 
     Idempotent: a record already in the ledger (same trace and span id) is skipped, so several
     people's or replicas' exports merge into one ledger and importing a file twice changes
-    nothing. A bad line is reported on stderr as FILE:LINE: reason and skipped; every good line
-    is imported, and the exit code is then 1.
+    nothing. A FILE that does not exist or cannot be read stops the command before anything is
+    imported (exit 2). A bad line is reported on stderr as FILE:LINE: reason and skipped; every
+    good line is imported, and the exit code is then 1.
     """
     results: list[ImportResult] = []
     with open_ledger(resolve(ledger_url)) as ledger:

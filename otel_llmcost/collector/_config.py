@@ -250,9 +250,18 @@ def _assemble(values: dict[str, Any], where: dict[str, tuple[str, str]], file: s
             with open(token_file, encoding="utf-8") as handle:
                 values["bearer_token"] = handle.read().strip() or None
         except OSError as err:
-            raise fail("_token_file", f"cannot read {token_file}: {err.strerror or err}") from None
+            raise fail("_token_file", _unreadable(token_file, err)) from None
         if values["bearer_token"] is None:
             raise fail("_token_file", f"{token_file} is empty")
+    # Files read later (the price overrides, the budget policy): one that cannot be opened is
+    # refused here, where the setting that names it is known (its contents are checked on load).
+    for name in ("prices", "budgets"):
+        path = values.get(name)
+        if path:
+            try:
+                open(path, "rb").close()
+            except OSError as err:
+                raise fail(name, _unreadable(path, err)) from None
     cert, key = values.pop("_cert_file", None), values.pop("_key_file", None)
     if (cert is None) != (key is None):
         missing = "_key_file" if key is None else "_cert_file"
@@ -275,3 +284,11 @@ def _assemble(values: dict[str, Any], where: dict[str, tuple[str, str]], file: s
         name = "series_cap" if str(err).startswith("series_cap") else "extra_labels"
         raise fail(name if name in where else "metric_labels", str(err)) from None
     return CollectorConfig(**values, source=file)
+
+
+def _unreadable(path: str, err: OSError) -> str:
+    """Why ``path`` cannot be read; a relative path also says what it was taken relative to."""
+    reason = f"cannot read {path}: {err.strerror or err}"
+    if not os.path.isabs(path):
+        reason += f" (relative to the working directory {os.getcwd()})"
+    return reason

@@ -128,18 +128,27 @@ def test_a_corrupt_line_is_reported_with_file_and_line_and_the_rest_imported(
         "\n".join([good[0], '{"trace_id": 12', good[1], "", good[2]]) + "\n"
     )
     target = new_url()
-    result = run("import", "--ledger", target, "broken.jsonl", "missing.jsonl")
+    result = run("import", "--ledger", target, "broken.jsonl")
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [
-        "broken.jsonl: 3 new, 0 already present, 1 failed",
-        "missing.jsonl: 0 new, 0 already present, 1 failed",
-        "total: 3 new, 0 already present, 2 failed",
-    ]
+    assert result.stdout.splitlines() == ["broken.jsonl: 3 new, 0 already present, 1 failed"]
     errors = result.stderr.splitlines()
     assert errors[0].startswith("error: broken.jsonl:2: Expecting")
-    assert errors[1] == "error: missing.jsonl: cannot read: No such file or directory"
-    assert errors[2] == "warning: 2 lines or files were not imported (see above); the rest were"
+    assert errors[1] == "warning: 1 lines or files were not imported (see above); the rest were"
     assert len(rows(target)) == 3
+
+
+def test_a_missing_file_is_bad_usage_and_nothing_is_imported(
+    run: Run, new_url: Callable[[], str], tmp_path: Path
+) -> None:
+    (tmp_path / "good.jsonl").write_text(json.dumps(make_record(1).to_dict()) + "\n")
+    target = new_url()
+    result = run("import", "--ledger", target, "good.jsonl", "missing.jsonl")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for 'FILES...': File 'missing.jsonl' does not exist."
+    )
+    assert rows(target) == []
 
 
 def test_reset_needs_the_typed_word_and_archives_first(run: Run, url: str, tmp_path: Path) -> None:

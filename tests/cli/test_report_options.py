@@ -136,7 +136,9 @@ def test_an_unreachable_database_exits_1_with_one_line(run: Run, tmp_path: Path,
 
 
 @pytest.mark.parametrize("command", [*READERS, "import"])
-def test_an_unknown_url_parameter_exits_2_naming_it(run: Run, command: str) -> None:
+def test_an_unknown_url_parameter_exits_2_naming_it(run: Run, tmp_path: Path, command: str) -> None:
+    if command == "import":
+        (tmp_path / "rows.jsonl").write_text("")
     args = [command, "--ledger", f"{PG_URL}?foo=bar", *(["rows.jsonl"] if command == "import" else [])]
     result = run(*args)
     assert result.exit_code == 2

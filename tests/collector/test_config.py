@@ -155,6 +155,35 @@ def test_bad_values_name_the_file_the_key_and_the_reason(
     assert reason in caught.value.reason
 
 
+def test_a_file_setting_that_names_an_unreadable_file_names_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    file = write(tmp_path, {"budgets": {"policy": "/no/such/budgets.yaml"}, "pricing": {"overrides": None}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(file, env={})
+    assert str(caught.value) == (
+        f"{file}: budgets.policy: cannot read /no/such/budgets.yaml: No such file or directory"
+    )
+    file = write(tmp_path, {"pricing": {"overrides": "prices.yaml"}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(file, env={})
+    assert str(caught.value) == (
+        f"{file}: pricing.overrides: cannot read prices.yaml: No such file or directory"
+        f" (relative to the working directory {tmp_path})"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={"OTEL_LLMCOST_BUDGETS": str(tmp_path)})
+    assert str(caught.value) == f"environment: OTEL_LLMCOST_BUDGETS: cannot read {tmp_path}: Is a directory"
+    with pytest.raises(ConfigError) as caught:
+        load_config(env={}, flags={"--prices": "/no/prices.yaml"})
+    assert (
+        str(caught.value) == "command line: --prices: cannot read /no/prices.yaml: No such file or directory"
+    )
+    (tmp_path / "prices.yaml").write_text("models: {}\n")
+    assert load_config(file, env={}).prices == "prices.yaml"
+
+
 def test_environment_and_flag_errors_name_the_variable_and_the_flag() -> None:
     with pytest.raises(ConfigError) as env_error:
         load_config(env={"OTEL_LLMCOST_INTAKE_CAPACITY": "lots"})
