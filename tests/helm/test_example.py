@@ -3,14 +3,18 @@ collector in its pods as a native sidecar."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import helm_python as helm
 import pytest
 
+from otel_llmcost import budgets
 from otel_llmcost.collector._config import Address
-from tests.helm.collector_files import load_rendered
+from otel_llmcost.pricing import Pricer
+from otel_llmcost.usage import Usage
+from tests.helm.collector_files import load_rendered, write_config_map
 from tests.helm.support import (
     KUBE_VERSION,
     Rendered,
@@ -144,3 +148,51 @@ def test_the_dependency_values_are_schema_checked(example: Path) -> None:
     with pytest.raises(helm.HelmValuesError) as refused:
         render({"llmcost": {"sidecar": {"nativ": False}}}, chart=example)
     assert "llmcost:\n- at '/sidecar': additional properties 'nativ' not allowed" in str(refused.value)
+
+
+def test_the_app_enforces_the_charts_budgets_with_its_prices(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = {"name": "llmcost-redis", "key": "url"}
+    values = {
+        "llmcost": {
+            "budgets": {"budgets": [{"name": "hard-cap", "window": "daily", "limit_usd": 2, "action": "block"}]},
+            "prices": {"discounts": {"openai": "20%"}},
+            "budgetStore": {"existingSecret": store},
+        }
+    }
+    rendered = render(values, chart=example)
+    pod = _pod(rendered)["spec"]
+    app = container(pod, "app")
+    env = env_of(app)
+    assert env["OTEL_LLMCOST_BUDGETS"] == "/etc/otel-llmcost/budgets.yaml"
+    assert env["OTEL_LLMCOST_PRICES"] == "/etc/otel-llmcost/prices.yaml"
+    assert env["OTEL_LLMCOST_BUDGET_STORE"] == env_of(container(pod))["OTEL_LLMCOST_BUDGET_STORE"]
+    assert env["OTEL_LLMCOST_BUDGET_STORE"] == {"secretKeyRef": store}
+    assert {"name": "otel-llmcost-config", "mountPath": "/etc/otel-llmcost", "readOnly": True} in app[
+        "volumeMounts"
+    ]
+    assert "otel-llmcost-config" in {v["name"] for v in pod["volumes"]}
+
+    # What the instrumentation loads in that container: the collector's own files.
+    write_config_map(rendered.one("ConfigMap"), tmp_path)
+    monkeypatch.setenv("OTEL_LLMCOST_BUDGETS", str(tmp_path / "budgets.yaml"))
+    monkeypatch.setenv("OTEL_LLMCOST_BUDGET_STORE", "memory")
+    guard = budgets.guard_from_env()
+    try:
+        assert guard is not None
+        assert [(b.name, b.action, b.limit_usd) for b in guard.policy.budgets] == [
+            ("hard-cap", "block", Decimal(2))
+        ]
+    finally:
+        budgets.set_guard(None)
+    discounted = Pricer(overrides=str(tmp_path / "prices.yaml")).price("gpt-4o", Usage(input=1_000_000))
+    listed = Pricer().price("gpt-4o", Usage(input=1_000_000))
+    assert discounted is not None and listed is not None
+    assert discounted.total == listed.total * Decimal("0.8")
+
+
+def test_without_budgets_or_prices_the_app_gets_neither_variable(example: Path) -> None:
+    values = {"llmcost": {"budgets": None, "prices": None}}  # null drops the example's own
+    env = env_of(container(_pod(render(values, chart=example))["spec"], "app"))
+    assert not {"OTEL_LLMCOST_BUDGETS", "OTEL_LLMCOST_PRICES", "OTEL_LLMCOST_BUDGET_STORE"} & set(env)

@@ -15,6 +15,8 @@ included) and computes the same names as the ConfigMap this chart renders:
           - name: app
             env:
               {{- include "otel-llmcost.sidecar.appEnv" (dict "context" .Subcharts.llmcost "serviceName" "my-app") | nindent 14 }}
+            volumeMounts:
+              {{- include "otel-llmcost.sidecar.appVolumeMounts" .Subcharts.llmcost | nindent 14 }}
         volumes:
           {{- include "otel-llmcost.sidecar.volumes" .Subcharts.llmcost | nindent 10 }}
 */}}
@@ -51,7 +53,11 @@ OTEL_SERVICE_NAME, resourceAttributes join the pod and namespace in OTEL_RESOURC
 optional). The collector receives traces only: metrics and logs exporters follow appExport. With
 auth.existingSecret, the token goes in OTEL_EXPORTER_OTLP_HEADERS (`authorization=Bearer <token>`;
 the exporters read that value URL-decoded, so the token must not hold `%` or `,`): without it the
-collector answers 401 and the exporter drops every span.
+collector answers 401 and the exporter drops every span. In sidecar mode, with `budgets` (or
+`prices`) set, OTEL_LLMCOST_BUDGETS (OTEL_LLMCOST_PRICES) name the ConfigMap's file as
+otel-llmcost.sidecar.appVolumeMounts mounts it, so the application enforces the budgets the collector
+reports; with budgetStore.existingSecret, OTEL_LLMCOST_BUDGET_STORE shares the reservations across
+pods (without it, each process keeps its own, in memory).
 */}}
 {{- define "otel-llmcost.sidecar.appEnv" -}}
 {{- $ctx := .context -}}
@@ -92,8 +98,36 @@ collector answers 401 and the exporter drops every span.
   value: "authorization=Bearer $(OTEL_LLMCOST_API_TOKEN)"
 {{- end }}
 {{- end }}
+{{- /* The in-process budget guard: the same policy, prices and shared store as the collector. */}}
+{{- if eq $ctx.Values.mode "sidecar" }}
+{{- $dir := include "otel-llmcost.configDir" $ctx }}
+{{- if $ctx.Values.budgets }}
+- name: OTEL_LLMCOST_BUDGETS
+  value: {{ printf "%s/budgets.yaml" $dir | quote }}
+{{- end }}
+{{- if $ctx.Values.prices }}
+- name: OTEL_LLMCOST_PRICES
+  value: {{ printf "%s/prices.yaml" $dir | quote }}
+{{- end }}
+{{- end }}
+{{- if $ctx.Values.budgetStore.existingSecret.name }}
+{{- include "otel-llmcost.secretEnv" (dict "name" "OTEL_LLMCOST_BUDGET_STORE" "secret" $ctx.Values.budgetStore.existingSecret) }}
+{{- end }}
 {{- with .serviceName }}
 - name: OTEL_SERVICE_NAME
   value: {{ . | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+The application container's volume mounts (list items): the collector's ConfigMap, read-only at the
+path the collector reads it from, so the instrumentation's budget guard enforces the chart's
+`budgets` (block, downgrade) with the chart's `prices` — the files appEnv's OTEL_LLMCOST_BUDGETS and
+OTEL_LLMCOST_PRICES name. The volume is one of otel-llmcost.sidecar.volumes.
+*/}}
+{{- define "otel-llmcost.sidecar.appVolumeMounts" -}}
+{{- include "otel-llmcost.sidecar.require" . -}}
+- name: otel-llmcost-config
+  mountPath: {{ include "otel-llmcost.configDir" . }}
+  readOnly: true
 {{- end }}
