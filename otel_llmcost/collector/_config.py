@@ -32,6 +32,7 @@ from otel_llmcost.collector._config_values import (
     as_optional_str,
     as_series_cap,
     endpoints_from_env,
+    expand_header_env,
 )
 from otel_llmcost.collector._labels import DEFAULT_LABELS, LabelSet
 from otel_llmcost.exceptions import ConfigError
@@ -220,6 +221,8 @@ def load_config(
         name, parse = _SCHEMA[key]
         try:
             values[name] = parse(value)
+            if name == "forward":
+                values[name] = expand_header_env(values[name], env)
         except ValueError as err:
             subkey = err.subkey if isinstance(err, SubkeyError) else ""
             raise ConfigError(str(err), file=source, key=_shown_key(key, source) + subkey) from None
@@ -277,10 +280,14 @@ def _assemble(values: dict[str, Any], where: dict[str, tuple[str, str]], file: s
         raise fail("_grpc_enabled", "both OTLP receivers are disabled: nothing would be received")
     if values.get("forward_max_backoff_s", 30.0) < values.get("forward_initial_backoff_s", 1.0):
         raise fail("forward_max_backoff_s", "must be at least forward.initial_backoff_seconds")
-    labels = (*values.get("metric_labels", DEFAULT_LABELS), *values.get("extra_labels", ()))
+    base = values.get("metric_labels", DEFAULT_LABELS)
     try:
-        LabelSet(labels, values.get("series_cap"))
-    except ValueError as err:  # unknown or repeated labels, caps of labels not exposed
+        LabelSet(base)
+    except ValueError as err:  # unknown or repeated labels in metrics.labels itself
+        raise fail("metric_labels", str(err)) from None
+    try:
+        LabelSet((*base, *values.get("extra_labels", ())), values.get("series_cap"))
+    except ValueError as err:  # extra labels unknown or already exposed, caps of labels not exposed
         name = "series_cap" if str(err).startswith("series_cap") else "extra_labels"
         raise fail(name if name in where else "metric_labels", str(err)) from None
     return CollectorConfig(**values, source=file)

@@ -7,8 +7,10 @@ that is wrong (``[0].protocol``), so the error can point at ``forward.endpoints[
 
 from __future__ import annotations
 
+import re
+import ssl
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -187,8 +189,16 @@ def _endpoint(index: int, item: Any) -> ForwardEndpoint:
         raise fail(".timeout_seconds", str(err)) from None
     name = item.get("name") or f"{parts.hostname}:{port}"
     ca_file = item.get("ca_file")
-    if ca_file is not None and not isinstance(ca_file, str):
-        raise fail(".ca_file", f"expected a path, got {ca_file!r}")
+    if ca_file is not None:
+        if not isinstance(ca_file, str):
+            raise fail(".ca_file", f"expected a path, got {ca_file!r}")
+        if parts.scheme != "https":
+            raise fail(".ca_file", f"only used with an https:// endpoint, got {item.get('endpoint')!r}")
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise fail(".ca_file", f"cannot load {ca_file}: {reason}") from None
     pairs = tuple((str(k).lower(), v) for k, v in headers.items())
     return ForwardEndpoint(url, protocol, str(name), pairs, compression, timeout, ca_file)
 
@@ -204,6 +214,28 @@ def as_endpoints(value: Any) -> tuple[ForwardEndpoint, ...]:
         if name in names[:index]:
             raise SubkeyError(f"[{index}].name", f"two endpoints are named {name!r}; give each a name")
     return endpoints
+
+
+_ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_header_env(
+    endpoints: tuple[ForwardEndpoint, ...], env: Mapping[str, str]
+) -> tuple[ForwardEndpoint, ...]:
+    """``${env:NAME}`` in header values replaced by that environment variable (a credential kept
+    in a Secret, not in the config file); SubkeyError naming the header when it is not set."""
+    expanded = []
+    for index, endpoint in enumerate(endpoints):
+        pairs = []
+        for name, value in endpoint.headers:
+            for variable in _ENV_REFERENCE.findall(value):
+                if variable not in env:
+                    raise SubkeyError(
+                        f"[{index}].headers.{name}", f"environment variable {variable} is not set"
+                    )
+            pairs.append((name, _ENV_REFERENCE.sub(lambda match: env[match.group(1)], value)))
+        expanded.append(replace(endpoint, headers=tuple(pairs)))
+    return tuple(expanded)
 
 
 def endpoints_from_env(value: str, env: Mapping[str, str]) -> list[dict[str, str]]:

@@ -83,6 +83,18 @@ def test_forward_endpoints_auth_tls_and_labels(tmp_path: Path, tls_files: tuple[
         ForwardEndpoint("http://tempo:4318/v1/traces", name="tempo:4318"),
         ForwardEndpoint("http://jaeger:4317", PROTOCOL_GRPC, "jaeger:4317", (("x-org", "a"),)),
     )
+    # A credential from the environment (a Secret), not written in the file; a CA for https.
+    file = write(tmp_path, {"forward": {"endpoints": [
+        {"endpoint": "https://tempo:4318", "ca_file": cert, "headers": {"Authorization": "Basic ${env:TEMPO_AUTH}", "X-Scope-OrgID": "${env:ORG}-${env:ORG}"}},
+    ]}})  # fmt: skip
+    assert load_config(file, env={"TEMPO_AUTH": "dTpw", "ORG": "shop"}).forward == (
+        ForwardEndpoint(
+            "https://tempo:4318/v1/traces",
+            name="tempo:4318",
+            headers=(("authorization", "Basic dTpw"), ("x-scope-orgid", "shop-shop")),
+            ca_file=cert,
+        ),
+    )
     env = {
         "OTEL_LLMCOST_FORWARD_ENDPOINTS": "http://a:4317, http://b:4317",
         "OTEL_LLMCOST_FORWARD_PROTOCOL": "grpc",
@@ -128,6 +140,39 @@ def test_forward_endpoints_auth_tls_and_labels(tmp_path: Path, tls_files: tuple[
             "expected a number",
         ),
         ({"metrics": {"labels": ["provider", "colour"]}}, "metrics.labels", "unknown label"),
+        # The chart always writes extra_labels: the bad value is still in labels.
+        (
+            {"metrics": {"labels": ["provider", "colour"], "extra_labels": []}},
+            "metrics.labels",
+            "unknown label",
+        ),
+        (
+            {"metrics": {"labels": ["provider"], "extra_labels": ["colour"]}},
+            "metrics.extra_labels",
+            "unknown",
+        ),
+        ({"metrics": {"extra_labels": ["provider"]}}, "metrics.extra_labels", "duplicate label"),
+        (
+            {"forward": {"endpoints": [{"endpoint": "https://tempo:4318", "ca_file": "/no/ca.pem"}]}},
+            "forward.endpoints[0].ca_file",
+            "cannot load /no/ca.pem: No such file or directory",
+        ),
+        (
+            {"forward": {"endpoints": [{"endpoint": "http://tempo:4318", "ca_file": "/no/ca.pem"}]}},
+            "forward.endpoints[0].ca_file",
+            "only used with an https:// endpoint, got 'http://tempo:4318'",
+        ),
+        (
+            {
+                "forward": {
+                    "endpoints": [
+                        {"endpoint": "http://t:1", "headers": {"Authorization": "Basic ${env:NOPE}"}}
+                    ]
+                }
+            },
+            "forward.endpoints[0].headers.authorization",
+            "environment variable NOPE is not set",
+        ),
         ({"metrics": {"series_cap": {"user": 5}}}, "metrics.series_cap", "series_cap"),
         (
             {"forward": {"endpoints": [{"endpoint": "ftp://x"}]}},
