@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -29,7 +29,8 @@ class attribute:
     """Attribute the LLM calls made inside to a team, project, user, feature, thread or run.
 
     Use as a context manager (``with attribute(team="search"):``) or a decorator
-    (``@attribute(feature="summarize")``, sync or async). Nested uses add to and override the
+    (``@attribute(feature="summarize")``: sync or async functions, and generators — sync or
+    async — whose body runs attributed each time it is resumed). Nested uses add to and override the
     outer values; ``None`` leaves a field as it was.
     """
 
@@ -53,10 +54,7 @@ class attribute:
         self._tokens: list[object] = []
 
     def __enter__(self) -> attribute:
-        ctx = context.get_current()
-        for key, value in self._values.items():
-            ctx = baggage.set_baggage(key, value, ctx)
-        self._tokens.append(context.attach(ctx))
+        self._tokens.append(_attach(self._values))
         return self
 
     def __exit__(
@@ -74,6 +72,22 @@ class attribute:
             clone._tokens = []
             return clone
 
+        if inspect.isgeneratorfunction(func):
+
+            @functools.wraps(func)
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return (yield from _attributed(func(*args, **kwargs), values))
+
+            return generator_wrapper  # type: ignore[return-value]
+
+        if inspect.isasyncgenfunction(func):
+
+            @functools.wraps(func)
+            def async_generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return _attributed_async(func(*args, **kwargs), values)
+
+            return async_generator_wrapper  # type: ignore[return-value]
+
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -89,6 +103,79 @@ class attribute:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+def _attach(values: dict[str, str]) -> object:
+    ctx = context.get_current()
+    for key, value in values.items():
+        ctx = baggage.set_baggage(key, value, ctx)
+    return context.attach(ctx)
+
+
+def _attributed(generator: Generator[Any, Any, Any], values: dict[str, str]) -> Generator[Any, Any, Any]:
+    """Run ``generator``'s body with the attribution, one step at a time: the caller's code
+    between two items never sees it (a ``with`` around the ``yield`` would leak it there)."""
+    token = _attach(values)
+    try:
+        item = generator.send(None)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        context.detach(token)  # type: ignore[arg-type]
+    while True:
+        try:
+            sent = yield item
+        except GeneratorExit:
+            token = _attach(values)
+            try:
+                generator.close()
+            finally:
+                context.detach(token)  # type: ignore[arg-type]
+            raise
+        except BaseException as exc:  # thrown in by the caller: into the body, attributed
+            token = _attach(values)
+            try:
+                item = generator.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                context.detach(token)  # type: ignore[arg-type]
+        else:
+            token = _attach(values)
+            try:
+                item = generator.send(sent)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                context.detach(token)  # type: ignore[arg-type]
+
+
+async def _attributed_async(
+    generator: AsyncGenerator[Any, Any], values: dict[str, str]
+) -> AsyncGenerator[Any, Any]:
+    """:func:`_attributed` for async generators (each step attributed within the caller's task)."""
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        token = _attach(values)
+        try:
+            item = await (generator.athrow(thrown) if thrown is not None else generator.asend(sent))
+        except StopAsyncIteration:
+            return
+        finally:
+            context.detach(token)  # type: ignore[arg-type]
+        thrown = None
+        try:
+            sent = yield item
+        except GeneratorExit:
+            token = _attach(values)
+            try:
+                await generator.aclose()
+            finally:
+                context.detach(token)  # type: ignore[arg-type]
+            raise
+        except BaseException as exc:
+            thrown = exc
 
 
 def current_attribution() -> dict[str, str]:

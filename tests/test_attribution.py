@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -108,6 +108,119 @@ def test_follows_threads_and_pools(otel: Otel, wrapped: None) -> None:
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda i: client.create(model="gpt-4o", prompt=str(i)), range(2)))
     assert [a.get("llmcost.team") for a in attribution_of(otel)] == ["batch"] * 3
+
+
+def test_follows_thread_subclasses_and_timers(otel: Otel, wrapped: None) -> None:
+    client = _fake_sdk.Client()
+
+    class Worker(threading.Thread):
+        def run(self) -> None:  # overrides run: the context still arrives
+            client.create(model="gpt-4o", prompt="w")
+
+    with attribute(team="workers"):
+        worker = Worker()
+        worker.start()
+        timer = threading.Timer(0, lambda: client.create(model="gpt-4o", prompt="t"))
+        timer.start()
+        worker.join()
+        timer.join()
+    assert [a.get("llmcost.team") for a in attribution_of(otel)] == ["workers"] * 2
+
+
+def test_decorated_generators_are_attributed_while_they_run(otel: Otel, wrapped: None) -> None:
+    client = _fake_sdk.Client()
+    seen: list[dict[str, str]] = []
+
+    @attribute(feature="stream-reply", user="u-3")
+    def reply(n: int) -> Iterator[int]:
+        try:
+            for i in range(n):
+                client.create(model="gpt-4o", prompt=str(i))
+                got = yield i
+                seen.append({"sent": str(got), **current_attribution()})
+        finally:
+            seen.append({"finally": "", **current_attribution()})
+        return n
+
+    items = []
+    for item in reply(2):
+        items.append(item)
+        assert current_attribution() == {}  # the caller's code between items is not attributed
+    assert items == [0, 1]
+
+    gen = reply(3)
+    assert next(gen) == 0 and gen.send("hello") == 1
+    gen.close()  # the body's finally runs attributed
+
+    def outer() -> Iterator[int]:
+        result = yield from reply(1)
+        assert result == 1
+
+    assert list(outer()) == [0]
+    attributed = {"llmcost.feature": "stream-reply", "llmcost.user": "u-3"}
+    assert attribution_of(otel) == [attributed] * 5
+    expected = {"feature": "stream-reply", "user": "u-3"}
+    assert seen == [
+        {"sent": "None", **expected},
+        {"sent": "None", **expected},
+        {"finally": "", **expected},
+        {"sent": "hello", **expected},
+        {"finally": "", **expected},
+        {"sent": "None", **expected},
+        {"finally": "", **expected},
+    ]
+
+
+def test_a_thrown_exception_reaches_the_decorated_generator(wrapped: None) -> None:
+    @attribute(team="t")
+    def gen() -> Iterator[str]:
+        try:
+            yield "first"
+        except ValueError as err:
+            yield f"caught {err} as {current_attribution()}"
+
+    g = gen()
+    assert next(g) == "first"
+    assert g.throw(ValueError("boom")) == "caught boom as {'team': 't'}"
+    with pytest.raises(StopIteration):
+        next(g)
+
+
+def test_decorated_async_generators_are_attributed_while_they_run(otel: Otel, wrapped: None) -> None:
+    client = _fake_sdk.Client()
+    outside: list[dict[str, str]] = []
+
+    @attribute(team="async-gen")
+    async def chunks(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            await asyncio.sleep(0)
+            await client.acreate(model="gpt-4o", prompt=str(i))
+            yield i
+
+    @attribute(team="echo")
+    async def echo() -> AsyncIterator[str]:
+        got = None
+        while True:
+            try:
+                got = yield f"{got} {current_attribution()}"
+            except KeyError:
+                got = "thrown"
+
+    async def main() -> list[int]:
+        got = []
+        async for item in chunks(3):
+            outside.append(current_attribution())
+            got.append(item)
+        e = echo()
+        assert await e.asend(None) == "None {'team': 'echo'}"
+        assert await e.asend("x") == "x {'team': 'echo'}"
+        assert await e.athrow(KeyError()) == "thrown {'team': 'echo'}"
+        await e.aclose()
+        return got
+
+    assert asyncio.run(main()) == [0, 1, 2]
+    assert outside == [{}, {}, {}]
+    assert attribution_of(otel) == [{"llmcost.team": "async-gen"}] * 3
 
 
 def test_goes_out_with_requests_as_w3c_baggage() -> None:

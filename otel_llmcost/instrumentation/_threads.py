@@ -7,6 +7,7 @@ opentelemetry-instrumentation-threading does, which cannot be installed beside c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,10 @@ def _thread_start(telemetry: Telemetry) -> Wrapper:
     return start
 
 
-def _thread_run(telemetry: Telemetry) -> Wrapper:
+def _thread_bootstrap(telemetry: Telemetry) -> Wrapper:
+    """Around ``Thread._bootstrap_inner``, which calls ``self.run()`` in the new thread: a
+    subclass that overrides ``run`` (``threading.Timer`` does) gets the context too."""
+
     def run(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         ctx = getattr(instance, "_llmcost_context", None)
         if ctx is None:
@@ -59,5 +63,7 @@ def _pool_submit(telemetry: Telemetry) -> Wrapper:
 
 def wrap_specs() -> Iterator[WrapSpec]:
     yield WrapSpec("threading", "Thread.start", _thread_start)
-    yield WrapSpec("threading", "Thread.run", _thread_run)
+    # CPython's private entry point of every thread (3.8 to 3.14); Thread.run where it is absent.
+    entry = "_bootstrap_inner" if hasattr(threading.Thread, "_bootstrap_inner") else "run"
+    yield WrapSpec("threading", f"Thread.{entry}", _thread_bootstrap)
     yield WrapSpec("concurrent.futures.thread", "ThreadPoolExecutor.submit", _pool_submit)
