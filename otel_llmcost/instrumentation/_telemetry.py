@@ -31,9 +31,24 @@ _logger = logging.getLogger(__name__)
 TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
 DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
 
-#: Set while one of our wrappers runs the SDK call: SDK helpers that call other wrapped methods
-#: (``.stream()`` -> ``create``, ``parse`` -> ``create``) must not produce a second span.
-_IN_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("otel_llmcost_in_call", default=False)
+#: Set while one of our wrappers runs the SDK call, to the SDK client it runs on (``True`` when
+#: not known): SDK helpers that call other wrapped methods of the same client (``.stream()`` ->
+#: ``create``, ``parse`` -> ``create``) must not produce a second span. A call on another client
+#: made inside — by the app's SDK middleware, say — is recorded: it is a call of its own.
+_IN_CALL: contextvars.ContextVar[object] = contextvars.ContextVar("otel_llmcost_in_call", default=None)
+
+
+def client_of(instance: Any) -> object:
+    """The SDK client a resource (``Messages``, ``Completions``, ``Models`` …) sends through."""
+    client = getattr(instance, "_client", None)
+    if client is None:
+        client = getattr(instance, "_api_client", None)  # google-genai
+    return instance if client is None else client
+
+
+def _nested(owner: object) -> bool:
+    current = _IN_CALL.get()
+    return current is not None and (owner is None or current is True or current is owner)
 
 
 def _apply_override(call: LLMCall, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -134,13 +149,14 @@ class Telemetry:
     def pricer(self) -> Pricer:
         return self._pricer if self._pricer is not None else get_pricer()
 
-    def start(self, build: Callable[[], Request]) -> LLMCall | None:
+    def start(self, build: Callable[[], Request], owner: object = None) -> LLMCall | None:
         """Begin recording a call, or ``None`` when we must stay out of the way (instrumentation
-        suppressed, a call of ours already running, or a fault of our own).
+        suppressed, a call of ours already running on the same client ``owner`` — on any client
+        when ``owner`` is None — or a fault of our own).
 
         The one exception that escapes is :class:`BudgetExceededError`, by design.
         """
-        if _IN_CALL.get() or not is_instrumentation_enabled():
+        if _nested(owner) or not is_instrumentation_enabled():
             return None
         try:
             call = LLMCall(self, build(), context.get_current())
@@ -165,19 +181,24 @@ class Telemetry:
         kwargs: dict[str, Any],
         on_result: Callable[[LLMCall, Any], Any],
         on_error: Callable[[LLMCall, BaseException], None] | None = None,
+        *,
+        instance: Any = None,
     ) -> Any:
         """The whole life of one synchronous SDK call; provider wrappers delegate here.
 
         ``on_result(call, result)`` reports the response (``call.set_response``/``finish``) and
         returns what the application gets: ``result`` itself or a stream proxy around it. If it
         fails, that is our fault: logged, the span ends, and the app still gets ``result``.
+        ``instance``: the SDK resource whose method this is (its client tells nested helper calls
+        from calls of their own); None: any call of ours running makes this one nested.
         """
-        call = self.start(build)
+        owner = None if instance is None else client_of(instance)
+        call = self.start(build, owner)
         if call is None:
             return wrapped(*args, **kwargs)
         if call.model_override:
             kwargs = _apply_override(call, kwargs)
-        token = _IN_CALL.set(True)
+        token = _IN_CALL.set(True if owner is None else owner)
         try:
             # Current while the SDK runs: HTTP spans nest under it and traceparent names it. (What
             # trace.use_span does without recording exceptions, minus its generator.)
@@ -201,14 +222,17 @@ class Telemetry:
         kwargs: dict[str, Any],
         on_result: Callable[[LLMCall, Any], Any],
         on_error: Callable[[LLMCall, BaseException], None] | None = None,
+        *,
+        instance: Any = None,
     ) -> Any:
         """:meth:`traced` for coroutine methods."""
-        call = self.start(build)
+        owner = None if instance is None else client_of(instance)
+        call = self.start(build, owner)
         if call is None:
             return await wrapped(*args, **kwargs)
         if call.model_override:
             kwargs = _apply_override(call, kwargs)
-        token = _IN_CALL.set(True)
+        token = _IN_CALL.set(True if owner is None else owner)
         try:
             current = context.attach(trace.set_span_in_context(call.span))
             try:
@@ -245,14 +269,20 @@ class Telemetry:
     @staticmethod
     def in_call() -> bool:
         """Whether one of our wrappers is running an SDK call in this context."""
-        return _IN_CALL.get()
+        return _IN_CALL.get() is not None
 
     @staticmethod
-    def mark_in_call() -> contextvars.Token[bool]:
+    def nested(instance: Any) -> bool:
+        """Whether a call of ``instance`` (an SDK resource) here would be a helper's nested call
+        of one we are recording (same client), which must not be recorded again."""
+        return _nested(client_of(instance))
+
+    @staticmethod
+    def mark_in_call() -> contextvars.Token[object]:
         """Mark this context as inside a call (for SDK helpers that send the request later,
         e.g. a stream manager's ``__enter__``). Reset with :meth:`unmark`."""
         return _IN_CALL.set(True)
 
     @staticmethod
-    def unmark(token: contextvars.Token[bool]) -> None:
+    def unmark(token: contextvars.Token[object]) -> None:
         _IN_CALL.reset(token)

@@ -104,12 +104,18 @@ def _sync_factory(telemetry: Telemetry, *, parse: bool = False) -> Wrapper:
             return build_request(instance, kwargs, telemetry.settings, stream=streamed)
 
         if not validates:
-            return telemetry.traced(build, wrapped, args, kwargs, on_result)
+            return telemetry.traced(build, wrapped, args, kwargs, on_result, instance=instance)
         slot: list[Any] = []
         token = _parsed.SLOT.set(slot)
         try:
             return telemetry.traced(
-                build, wrapped, args, kwargs, on_result, lambda call, _: _parsed.report_unparsed(call, slot)
+                build,
+                wrapped,
+                args,
+                kwargs,
+                on_result,
+                lambda call, _: _parsed.report_unparsed(call, slot),
+                instance=instance,
             )
         finally:
             _parsed.SLOT.reset(token)
@@ -133,12 +139,18 @@ def _async_factory(telemetry: Telemetry, *, parse: bool = False) -> Wrapper:
             return build_request(instance, kwargs, telemetry.settings, stream=streamed)
 
         if not validates:
-            return await telemetry.traced_async(build, wrapped, args, kwargs, on_result)
+            return await telemetry.traced_async(build, wrapped, args, kwargs, on_result, instance=instance)
         slot: list[Any] = []
         token = _parsed.SLOT.set(slot)
         try:
             return await telemetry.traced_async(
-                build, wrapped, args, kwargs, on_result, lambda call, _: _parsed.report_unparsed(call, slot)
+                build,
+                wrapped,
+                args,
+                kwargs,
+                on_result,
+                lambda call, _: _parsed.report_unparsed(call, slot),
+                instance=instance,
             )
         finally:
             _parsed.SLOT.reset(token)

@@ -204,6 +204,7 @@ def _traced_sync(
             (),
             dict(kwargs),
             _on_stream(SyncStreamProxy),
+            instance=instance,
         )
 
     return request
@@ -227,6 +228,7 @@ def _traced_async(
             (),
             dict(kwargs),
             _on_stream(AsyncStreamProxy),
+            instance=instance,
         )
 
     return _DeferredRequest(start)

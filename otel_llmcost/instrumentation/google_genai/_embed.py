@@ -65,7 +65,12 @@ def _reporter(kwargs: dict[str, Any]) -> Any:
 def embed_content(telemetry: Telemetry) -> Wrapper:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return telemetry.traced(
-            lambda: describe_embed(telemetry, instance, kwargs), wrapped, args, kwargs, _reporter(kwargs)
+            lambda: describe_embed(telemetry, instance, kwargs),
+            wrapped,
+            args,
+            kwargs,
+            _reporter(kwargs),
+            instance=instance,
         )
 
     return wrapper
@@ -74,7 +79,12 @@ def embed_content(telemetry: Telemetry) -> Wrapper:
 def embed_content_async(telemetry: Telemetry) -> Wrapper:
     def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return telemetry.traced_async(
-            lambda: describe_embed(telemetry, instance, kwargs), wrapped, args, kwargs, _reporter(kwargs)
+            lambda: describe_embed(telemetry, instance, kwargs),
+            wrapped,
+            args,
+            kwargs,
+            _reporter(kwargs),
+            instance=instance,
         )
 
     return wrapper

@@ -43,6 +43,7 @@ def _wrapper(telemetry: Telemetry, *, stream: bool, is_async: bool) -> Wrapper:
             args,
             kwargs,
             on_result,
+            instance=instance,
         )
 
     return wrapper

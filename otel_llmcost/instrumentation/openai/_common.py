@@ -360,7 +360,7 @@ Planner = Callable[[Telemetry, Any, tuple[Any, ...], dict[str, Any]], Plan | Non
 def _plan(
     planner: Planner, telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Plan | None:
-    if telemetry.in_call():
+    if telemetry.nested(instance):
         return None
     try:
         return planner(telemetry, instance, args, kwargs)
@@ -378,7 +378,13 @@ def sync_factory(planner: Planner) -> Callable[[Telemetry], Wrapper]:
             if plan is None:
                 return wrapped(*args, **kwargs)
             return telemetry.traced(
-                plan.build, plan.sender(wrapped), args, kwargs, plan.on_result, plan.on_error
+                plan.build,
+                plan.sender(wrapped),
+                args,
+                kwargs,
+                plan.on_result,
+                plan.on_error,
+                instance=instance,
             )
 
         return wrapper
@@ -396,7 +402,13 @@ def async_factory(planner: Planner) -> Callable[[Telemetry], Wrapper]:
             if plan is None:
                 return await wrapped(*args, **kwargs)
             return await telemetry.traced_async(
-                plan.build, plan.sender(wrapped), args, kwargs, plan.on_result, plan.on_error
+                plan.build,
+                plan.sender(wrapped),
+                args,
+                kwargs,
+                plan.on_result,
+                plan.on_error,
+                instance=instance,
             )
 
         def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
