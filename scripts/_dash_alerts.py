@@ -11,6 +11,12 @@ LLMTokenUsageAnomaly on ``llmcost_anomaly_*{kind="hourly_tokens"}`` and LLMDaily
 ``llmcost_daily_cost_usd`` over the configured ``llmcost_daily_cost_threshold_usd``. Those carry
 ``scope="ledger"`` and ``job`` instead of ``service``/``team``, and their own description; collectors
 that share a ledger export the same figures and are merged with ``max`` (one alert per job).
+
+The budget alerts are on gauges computed from the ledger too (``collector/_budgets.py``): every
+replica sharing it exports the same values, so each gauge (and each burn rate, recorded from the
+merged gauges) is merged with ``max`` over the target labels first (``_dash_names.per_budget``).
+A budget alerts once per budget, window, key and job, whatever the number of replicas, and its
+description names the job that reported it, not an instance.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ COLLECTOR_JOB = ".*llmcost.*"  # job names of collector scrape targets (LLMCostC
 # Describes the budget series an alert fired for: "monthly (monthly window, search)".
 _BUDGET = "{{ $labels.budget }} ({{ $labels.window }} window{{ with $labels.key }}, {{ . }}{{ end }})"
 _TARGET = "{{ $labels.job }}/{{ $labels.instance }}"
+#: Who reported a budget alert: the job, its replicas merged (``_dash_names.per_budget``).
+_REPORTER = "{{ $labels.job }}"
 #: A burn rate's limit: the recording rules' ``unit`` label, as the alert text names it.
 _UNIT = '{{ if eq $labels.unit "tokens" }}token{{ else }}USD{{ end }}'
 
@@ -75,32 +83,38 @@ def _alert(
 
 
 def _budget_alerts() -> list[Rule]:
-    util, burn = n.BUDGET_UTILIZATION, n.burn_rate
+    # The budget gauges with the replicas that export them merged (the burn rates already are).
+    util, burn = n.per_budget(n.BUDGET_UTILIZATION), n.burn_rate
+    forecast, limit = n.per_budget(n.BUDGET_FORECAST), n.per_budget(n.BUDGET_LIMIT)
+    forecast_tokens, limit_tokens = (
+        n.per_budget(n.BUDGET_FORECAST_TOKENS),
+        n.per_budget(n.BUDGET_LIMIT_TOKENS),
+    )
     return [
         _alert(
             "LLMBudgetThresholdReached", f"{util} >= {THRESHOLD_RATIO} < 1",
             for_="5m", severity="warning", category="budget",
             summary=f"An LLM budget has reached {THRESHOLD_RATIO:.0%} of its limit.",
             description=f"Budget {_BUDGET} is at {{{{ $value | humanizePercentage }}}} of its limit"
-            f" (reported by {_TARGET}).",
+            f" (reported by {_REPORTER}).",
         ),
         _alert(
             "LLMBudgetExhausted", f"{util} >= 1",
             for_="1m", severity="critical", category="budget",
             summary="An LLM budget is exhausted.",
             description=f"Budget {_BUDGET} is at {{{{ $value | humanizePercentage }}}} of its limit"
-            f" (reported by {_TARGET}); block budgets now refuse calls, downgrade budgets switch models.",
+            f" (reported by {_REPORTER}); block budgets now refuse calls, downgrade budgets switch models.",
         ),
         _alert(
             # A budget is forecast in the unit of each limit it has: USD, tokens, or both.
             "LLMBudgetForecastOverrun",
-            f"(\n  {n.BUDGET_FORECAST} / {n.BUDGET_LIMIT} > 1\n  or\n"
-            f"  {n.BUDGET_FORECAST_TOKENS} / {n.BUDGET_LIMIT_TOKENS} > 1\n)"
+            f"(\n  {forecast} / {limit} > 1\n  or\n"
+            f"  {forecast_tokens} / {limit_tokens} > 1\n)"
             f"\nand\n{util} >= {FORECAST_MIN_UTILIZATION} < 1",
             for_="30m", severity="warning", category="budget",
             summary="An LLM budget is forecast to overrun its limit by the end of its window.",
             description=f"Budget {_BUDGET} is forecast to reach {{{{ $value | humanizePercentage }}}} of its"
-            f" limit by the end of its window (reported by {_TARGET}).",
+            f" limit by the end of its window (reported by {_REPORTER}).",
         ),
         _alert(
             "LLMSpendBurnRateHigh", f"{burn('1h')} > {FAST_BURN}\nand\n{burn('5m')} > {FAST_BURN}",
@@ -108,7 +122,7 @@ def _budget_alerts() -> list[Rule]:
             summary="An LLM budget is being spent fast enough to run out within days.",
             description=f"Budget {_BUDGET} is being spent at {{{{ $value | printf \"%.1f\" }}}} times the"
             f" rate that would use exactly its {_UNIT} limit over its window, over the last hour and the"
-            f" last 5 minutes (reported by {_TARGET}).",
+            f" last 5 minutes (reported by {_REPORTER}).",
         ),
         _alert(
             "LLMSpendBurnRateHigh", f"{burn('6h')} > {SLOW_BURN}\nand\n{burn('30m')} > {SLOW_BURN}",
@@ -116,7 +130,7 @@ def _budget_alerts() -> list[Rule]:
             summary="An LLM budget is being spent fast enough to run out within days.",
             description=f"Budget {_BUDGET} is being spent at {{{{ $value | printf \"%.1f\" }}}} times the"
             f" rate that would use exactly its {_UNIT} limit over its window, over the last 6 hours and"
-            f" the last 30 minutes (reported by {_TARGET}).",
+            f" the last 30 minutes (reported by {_REPORTER}).",
         ),
     ]  # fmt: skip
 

@@ -71,6 +71,8 @@ BUDGET_KEY: Final = sc.LABEL_BUDGET_KEY
 # Target labels a scrape (or a Kubernetes ServiceMonitor) adds: dropped when replicas of one
 # collector report the same budget or the same ledger's analytics, so it shows once.
 TARGET_LABELS: Final = ("instance", "pod", "container", "endpoint")
+#: Merges what replicas sharing one ledger export: the same figure under different target labels.
+MERGE_REPLICAS: Final = f"max without ({', '.join(TARGET_LABELS)})"
 
 
 def per_ledger(expr: str) -> str:
@@ -78,7 +80,16 @@ def per_ledger(expr: str) -> str:
     that share a PostgreSQL ledger export the same figures, so they are merged with ``max`` (a
     ``sum`` would count that ledger once per replica)."""
     inner = "\n".join(f"  {line}" for line in expr.splitlines())
-    return f"max without ({', '.join(TARGET_LABELS)}) (\n{inner}\n)"
+    return f"{MERGE_REPLICAS} (\n{inner}\n)"
+
+
+def per_budget(expr: str) -> str:
+    """``expr`` (a budget gauge, or a function of one such as ``increase()``) once per budget,
+    window and key (and job) instead of once per collector: the budget gauges are computed from
+    the ledger, so every replica sharing it exports the same values, merged with ``max`` like the
+    analytics gauges. The budget's own labels stay; a rule compares or divides the merged series
+    (``max`` is also the freshest of replicas a refresh apart: a window's spend only grows)."""
+    return f"{MERGE_REPLICAS} ({expr})"
 
 
 # Calendar budget windows (docs/budgets.md): their spend only grows until the window resets, so

@@ -54,15 +54,21 @@ def _window_seconds() -> list[Rule]:
 def _burn_rates(lookback: str) -> list[Rule]:
     """Spend per second over ``lookback`` divided by the spend per second that would use exactly
     the limit over the window: 1 is on course, 14.4 spends a 30-day budget in about two days.
-    One series per limit a budget has, labelled ``unit``: ``usd``, ``tokens``."""
+    One series per limit a budget has, labelled ``unit``: ``usd``, ``tokens``.
+
+    Every replica sharing a ledger exports the same spent and limit gauges: each replica's
+    increase is merged with ``max`` (``n.per_budget``), as is the limit, so a budget has one burn
+    rate per job, never one per replica nor their sum. A replica started within the lookback has
+    the shorter (smaller) increase, which ``max`` passes over."""
     seconds = _LOOKBACK_SECONDS[lookback]
     rules = []
     for unit, spent, limit in (("usd", n.BUDGET_SPENT, n.BUDGET_LIMIT),
                                ("tokens", n.BUDGET_SPENT_TOKENS, n.BUDGET_LIMIT_TOKENS)):  # fmt: skip
+        increase = f'increase({spent}{{{n.WINDOW}=~"{_CALENDAR}"}}[{lookback}])'
         expr = (
-            f'increase({spent}{{{n.WINDOW}=~"{_CALENDAR}"}}[{lookback}]) / {seconds}\n'
+            f"{n.per_budget(increase)} / {seconds}\n"
             f"/\n"
-            f"({limit} / on ({n.WINDOW}) group_left () {n.WINDOW_SECONDS})"
+            f"({n.per_budget(limit)} / on ({n.WINDOW}) group_left () {n.WINDOW_SECONDS})"
         )
         rules.append(_record(n.burn_rate(lookback), expr, **{n.UNIT: unit}))
     return rules

@@ -26,6 +26,7 @@ if str(REPO / "scripts") not in sys.path:
     sys.path.insert(0, str(REPO / "scripts"))
 gen = importlib.import_module("gen_dashboards")
 alerts_source = importlib.import_module("_dash_alerts")
+names_source = importlib.import_module("_dash_names")
 
 #: Grafana's range macros, as a dashboard showing the last hour at a 1 s scrape interval would
 #: expand them (``$__rate_interval`` is at least four scrape intervals).

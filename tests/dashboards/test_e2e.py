@@ -203,15 +203,15 @@ def test_budget_alert_reaches_the_webhook_and_every_panel_has_data(
         app.close()
 
     alert = webhook.wait_for_alert(firing("LLMBudgetExhausted"), timeout=30)
-    labels = {k: v for k, v in alert["labels"].items() if k != "instance"}
-    assert labels == {
+    # One alert per budget and job: the replicas' target labels (instance …) are merged away.
+    assert alert["labels"] == {
         "alertname": "LLMBudgetExhausted", "severity": "critical", "category": "budget",
         "budget": "e2e-total", "window": "total", "job": "llmcost",
     }  # fmt: skip
-    assert alert["labels"]["instance"] == str(collector.addresses["listen"])
     assert alert["annotations"]["summary"] == "An LLM budget is exhausted."
     assert alert["annotations"]["runbook_url"] == RUNBOOK + "llmbudgetexhausted"
     assert alert["annotations"]["description"].startswith("Budget e2e-total (total window) is at ")
+    assert "(reported by llmcost);" in alert["annotations"]["description"]
     assert collector.ledger.totals(Filters(equals={"service": App.SERVICE})).cost_nanos == TOTAL_NANOS
     assert collector.ledger.totals().cost_nanos == TOTAL_NANOS + HISTORY_NANOS
 

@@ -135,6 +135,22 @@ def test_the_collectors_ledger_wide_gauges_are_merged_with_max_never_summed() ->
     assert found == 5  # forecast stat, forecast interval, today, threshold, anomaly ratio
 
 
+def test_budget_gauges_and_burn_rates_are_merged_with_max_per_budget_never_summed() -> None:
+    """Every replica sharing a ledger exports the same budget gauges (and so records the same burn
+    rates): panels take the max per budget, window and key, so a budget shows (and is counted) once."""
+    budget = re.compile(r"\b(?:llmcost_budget_\w+|budget:llmcost_budget_burn_rate:\w+)")
+    found = 0
+    for board in committed_dashboards().values():
+        for title, expr in queries(board):
+            for match in budget.finditer(expr):
+                found += 1
+                assert re.search(r"\bmax by \(budget, window, key(?:, unit)?\) \($", expr[: match.start()]), (
+                    title,
+                    expr,
+                )
+    assert found == 20  # every budget panel query (the $budget variable is not a panel)
+
+
 def test_panel_ids_are_unique_and_the_grid_has_no_overlaps() -> None:
     for uid, board in committed_dashboards().items():
         ids = [panel["id"] for panel in panels(board)]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dashboards.support import PROMTOOL, RULE_TESTS, RULES, RUNBOOK, alerts_source, gen
+from tests.dashboards.support import PROMTOOL, RULE_TESTS, RULES, RUNBOOK, alerts_source, gen, names_source
 
 pytestmark = pytest.mark.services  # the promtool binary (scripts/services.sh installs it)
 
@@ -69,6 +69,34 @@ def test_every_alert_is_there_with_for_severity_summary_description_and_runbook(
         assert notes["runbook_url"] == RUNBOOK_BASE + name.lower()
     severities = {rule["labels"]["severity"] for rule in rules if rule["alert"] == "LLMSpendBurnRateHigh"}
     assert severities == {"critical", "warning"}  # fast burn pages, slow burn warns
+
+
+#: A budget gauge the collector exports (the same from every replica sharing a ledger).
+BUDGET_GAUGE = re.compile(r"(?<![\w:])llmcost_budget_\w+")
+MERGED = "max without (instance, pod, container, endpoint) ("
+
+
+def test_budget_rules_merge_the_replicas_of_a_collector_with_max() -> None:
+    """Replicas sharing a ledger export the same budget gauges: each is merged over the target
+    labels (as the ledger-wide analytics rules are) before a budget alert or burn rate uses it, so
+    a budget alerts once per job, not once per replica (the unit tests in budget-replicas.yaml)."""
+    # the labels the ledger-wide analytics rules merge over (per_ledger), the same for budgets
+    assert names_source.TARGET_LABELS == ("instance", "pod", "container", "endpoint")
+    found = 0
+    for name in ("recording-rules.yaml", "alerts.yaml"):
+        for group in yaml.safe_load((RULES / name).read_text())["groups"]:
+            for rule in group["rules"]:
+                expr = rule["expr"]
+                for match in BUDGET_GAUGE.finditer(expr):
+                    found += 1
+                    before = expr[: match.start()]
+                    # the gauge itself, or increase() of it, is the argument of the merge
+                    assert before.endswith((MERGED, MERGED + "increase(")), (rule.get("alert"), expr)
+                if rule.get("labels", {}).get("category") == "budget":
+                    assert "$labels.instance" not in rule["annotations"]["description"], rule["alert"]
+                    assert "$labels.job" in rule["annotations"]["description"], rule["alert"]
+    # 8 burn rates x (spent, limit); utilization in 3 alerts, 4 forecast and limit gauges in one
+    assert found == 16 + 3 + 4
 
 
 def github_anchor(heading: str) -> str:
