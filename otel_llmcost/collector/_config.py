@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
 from otel_llmcost import environment_variables as ev
+from otel_llmcost._yaml import read_yaml
 from otel_llmcost.collector._config_values import (
     Address,
     ForwardEndpoint,
@@ -36,6 +35,7 @@ from otel_llmcost.collector._config_values import (
 )
 from otel_llmcost.collector._labels import DEFAULT_LABELS, LabelSet
 from otel_llmcost.exceptions import ConfigError
+from otel_llmcost.ledger._url import parse as parse_ledger_url
 from otel_llmcost.pricing import positive_usd
 
 __all__ = ["Address", "CollectorConfig", "ForwardEndpoint", "TLSFiles", "load_config"]
@@ -102,6 +102,18 @@ def _as_usd(value: Any) -> Decimal | None:
 _POSITIVE_INT = as_number(int, minimum=1)
 _SECONDS = as_number(float, minimum=0.001)
 
+
+def _ledger_url(value: Any) -> str | None:
+    """A ledger URL that parses (scheme, path, schema, parameters); whether it opens is checked at start."""
+    url: str | None = as_optional_str(value)
+    if url is not None:
+        try:
+            parse_ledger_url(url)
+        except ConfigError as err:
+            raise ValueError(err.reason) from None
+    return url
+
+
 # YAML key (dotted) -> (CollectorConfig field, parser). Sections are the prefixes.
 _SCHEMA: dict[str, tuple[str, _Parser]] = {
     "receivers.otlp_grpc.enabled": ("_grpc_enabled", as_bool),
@@ -115,7 +127,7 @@ _SCHEMA: dict[str, tuple[str, _Parser]] = {
     "receivers.tls.cert_file": ("_cert_file", as_optional_str),
     "receivers.tls.key_file": ("_key_file", as_optional_str),
     "api.listen": ("listen", as_address),
-    "ledger.url": ("ledger_url", as_optional_str),
+    "ledger.url": ("ledger_url", _ledger_url),
     "pricing.overrides": ("prices", as_optional_str),
     "pipeline.intake_capacity_spans": ("intake_capacity", _POSITIVE_INT),
     "pipeline.commit_timeout_seconds": ("commit_timeout_s", _SECONDS),
@@ -181,13 +193,7 @@ def _flatten(data: Any, file: str, prefix: str = "") -> dict[str, Any]:
 
 
 def _read_file(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as err:
-        raise ConfigError(f"cannot read: {err.strerror or err}", file=path) from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"not valid YAML: {err}", file=path) from None
+    data, _ = read_yaml(path)
     return {} if data is None else _flatten(data, path)
 
 

@@ -7,6 +7,7 @@ that is wrong (``[0].protocol``), so the error can point at ``forward.endpoints[
 
 from __future__ import annotations
 
+import math
 import re
 import ssl
 from collections.abc import Callable, Mapping
@@ -114,6 +115,8 @@ def as_number(
             number = float(value) if isinstance(value, str) else value
         except ValueError:
             raise ValueError(f"expected a number, got {value!r}") from None
+        if not math.isfinite(number):  # 1e400 reads as infinity
+            raise ValueError(f"expected a finite number, got {value!r}")
         if kind is int:
             if number != int(number):
                 raise ValueError(f"expected a whole number, got {value!r}")

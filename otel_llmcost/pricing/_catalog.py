@@ -54,8 +54,15 @@ _SIDE = {
 _EPOCH = date(1970, 1, 1)
 
 
-def parse_decimal(value: object, *, where: str) -> Decimal:
-    """A non-negative finite Decimal from a catalog string (or an int); floats go through repr."""
+#: The highest price an override file may give, in USD per million tokens (and per request): $1 a
+#: token, 100 times the dearest model in the catalog. Anything above is a typo (1e30 for 1.30),
+#: and would price a call beyond what the ledger holds (2**63 - 1 nano-dollars).
+MAX_PRICE = Decimal(1_000_000)
+
+
+def parse_decimal(value: object, *, where: str, maximum: Decimal | None = None) -> Decimal:
+    """A non-negative finite Decimal (at most ``maximum``) from a catalog string (or an int);
+    floats go through repr."""
     if isinstance(value, bool) or value is None:
         raise ConfigError(f"expected a price, got {value!r}", key=where)
     if isinstance(value, float):
@@ -66,6 +73,10 @@ def parse_decimal(value: object, *, where: str) -> Decimal:
         raise ConfigError(f"not a number: {value!r}", key=where) from None
     if not result.is_finite() or result < 0:
         raise ConfigError(f"must be a non-negative finite number, got {value!r}", key=where)
+    if maximum is not None and result > maximum:
+        raise ConfigError(
+            f"must be at most {maximum:,} (USD per million tokens or per request), got {value!r}", key=where
+        )
     return result
 
 

@@ -49,7 +49,20 @@ def positive_usd(value: object) -> Decimal:
             pass
     if not amount.is_finite() or amount <= 0:
         raise ValueError(f"expected a positive amount of USD, got {value!r}")
+    if amount * _BILLION > MAX_NANOS:  # what the ledger could never hold
+        raise AmountTooLargeError(amount)
     return amount
+
+
+#: The most nano-dollars a ledger column (a signed 64-bit integer) holds: $9,223,372,036.854775807.
+MAX_NANOS = 2**63 - 1
+
+
+class AmountTooLargeError(ValueError):
+    """A USD amount beyond what the ledger can hold in nano-dollars."""
+
+    def __init__(self, amount: Decimal) -> None:
+        super().__init__(f"{amount} USD is more than the ledger can hold ($9,223,372,036.854775807 at most)")
 
 
 def to_nanos(amount: Decimal) -> int:

@@ -30,9 +30,11 @@ from decimal import MAX_PREC, ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import Any
 
+from otel_llmcost._yaml import read_yaml
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.pricing._catalog import (
     BUCKETS,
+    MAX_PRICE,
     SERVICE_TIERS,
     Catalog,
     ModelEntry,
@@ -103,7 +105,7 @@ def self_hosted_price(monthly_cost_usd: Decimal, tokens_per_second: Decimal, uti
 
 
 def _positive(value: object, where: str) -> Decimal:
-    number = parse_decimal(value, where=where)
+    number = parse_decimal(value, where=where, maximum=None)
     if number == 0:
         raise ConfigError("must be greater than zero", key=where)
     return number
@@ -112,9 +114,9 @@ def _positive(value: object, where: str) -> Decimal:
 def _fraction(value: object, where: str) -> Decimal:
     text = str(value).strip()
     if text.endswith("%"):
-        number = parse_decimal(text[:-1], where=where) / 100
+        number = parse_decimal(text[:-1], where=where, maximum=None) / 100
     else:
-        number = parse_decimal(value, where=where)
+        number = parse_decimal(value, where=where, maximum=None)
     if number >= 1:
         raise ConfigError(f"a discount must be below 100% (0.15 or '15%'), got {value!r}", key=where)
     return number
@@ -125,7 +127,7 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
     prices: dict[str, Any] = {k: base_v for k, base_v in (base.table.per_million().items() if base else ())}
     for bucket in BUCKETS:
         if bucket in spec:
-            prices[bucket] = parse_decimal(spec[bucket], where=f"{where}.{bucket}")
+            prices[bucket] = parse_decimal(spec[bucket], where=f"{where}.{bucket}", maximum=MAX_PRICE)
     if "self_hosted" in spec:
         sh = spec["self_hosted"]
         if not isinstance(sh, Mapping):
@@ -139,7 +141,9 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
         utilization = _positive(sh.get("utilization", 1), f"{where}.self_hosted.utilization")
         if utilization > 1:
             raise ConfigError("must be at most 1", key=f"{where}.self_hosted.utilization")
-        monthly = parse_decimal(sh["monthly_cost_usd"], where=f"{where}.self_hosted.monthly_cost_usd")
+        monthly = parse_decimal(
+            sh["monthly_cost_usd"], where=f"{where}.self_hosted.monthly_cost_usd", maximum=None
+        )
         per_token = self_hosted_price(
             monthly, _positive(sh["tokens_per_second"], f"{where}.self_hosted.tokens_per_second"), utilization
         )
@@ -147,6 +151,11 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
             raise ConfigError(
                 "works out below $0.000000001 per million tokens (it would price calls at $0): "
                 "check monthly_cost_usd and tokens_per_second",
+                key=f"{where}.self_hosted",
+            )
+        if per_token * 1_000_000 > MAX_PRICE:
+            raise ConfigError(
+                f"works out above ${MAX_PRICE:,} per million tokens: check monthly_cost_usd and tokens_per_second",
                 key=f"{where}.self_hosted",
             )
         prices["input"] = prices["output"] = per_token * 1_000_000
@@ -160,7 +169,13 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
         tiers = spec["tiers"]
         if not isinstance(tiers, Mapping) or set(tiers) - set(SERVICE_TIERS):
             raise ConfigError(f"must map tiers {list(SERVICE_TIERS)} to bucket prices", key=f"{where}.tiers")
-        raw["tiers"] = {t: {k: str(v) for k, v in table.items()} for t, table in tiers.items()}
+        raw["tiers"] = {
+            t: {
+                k: str(parse_decimal(v, where=f"{where}.tiers.{t}.{k}", maximum=MAX_PRICE))
+                for k, v in table.items()
+            }
+            for t, table in tiers.items()
+        }
     elif base is not None:
         raw["tiers"] = {t: {k: str(v) for k, v in tbl.per_million().items()} for t, tbl in base.tiers.items()}
     if "long_context" in spec:
@@ -171,13 +186,20 @@ def _period_raw(spec: Mapping[str, Any], base: PricePeriod | None, where: str) -
             {
                 "threshold": r.get("threshold"),
                 "inclusive": bool(r.get("inclusive", False)),
-                "usd_per_mtok": {k: str(v) for k, v in r.items() if k in BUCKETS},
+                "usd_per_mtok": {
+                    k: str(parse_decimal(v, where=f"{where}.long_context[{i}].{k}", maximum=MAX_PRICE))
+                    for k, v in r.items()
+                    if k in BUCKETS
+                },
             }
-            for r in rules
+            for i, r in enumerate(rules)
             if isinstance(r, Mapping)
         ]
     if "per_request" in spec:
-        raw["per_request"] = {k: str(v) for k, v in dict(spec["per_request"]).items()}
+        raw["per_request"] = {
+            k: str(parse_decimal(v, where=f"{where}.per_request.{k}", maximum=MAX_PRICE))
+            for k, v in dict(spec["per_request"]).items()
+        }
     return raw
 
 
@@ -283,19 +305,8 @@ def parse_overrides(data: Any, *, source: str = "<overrides>") -> Overrides:
 
 def load_overrides(path: str | Path) -> Overrides:
     """Read and validate an override file. Errors name the file, the key and the reason."""
-    import yaml  # lazy: the core import stays OpenTelemetry + wrapt
-
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read: {err.strerror or err}", file=source) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"invalid YAML{where}: {getattr(err, 'problem', err)}", file=source) from None
+    data, text = read_yaml(path)
     overrides = parse_overrides(data, source=source)
     overrides.digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return overrides

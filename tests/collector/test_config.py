@@ -186,7 +186,32 @@ def test_forward_endpoints_auth_tls_and_labels(tmp_path: Path, tls_files: tuple[
         ),
         ({"forward": {"max_backoff_seconds": 0.5}}, "forward.max_backoff_seconds", "at least"),
         ({"shutdown": {"timeout_seconds": -1}}, "shutdown.timeout_seconds", "at least"),
-        ("receivers: [1, 2", None, "not valid YAML"),
+        ("receivers: [1, 2", None, "invalid YAML at line 1, column 17: expected ',' or ']'"),
+        (
+            "anomalies: {daily_cost_threshold_usd: 2026-13-01}",
+            None,
+            "invalid YAML value: month must be in 1..12",
+        ),
+        (
+            {"pipeline": {"intake_capacity_spans": "1e400"}},
+            "pipeline.intake_capacity_spans",
+            "expected a finite number",
+        ),
+        (
+            {"pipeline": {"commit_timeout_seconds": "nan"}},
+            "pipeline.commit_timeout_seconds",
+            "expected a finite number",
+        ),
+        (
+            {"anomalies": {"daily_cost_threshold_usd": "1e20"}},
+            "anomalies.daily_cost_threshold_usd",
+            "1E+20 USD is more",
+        ),
+        (
+            {"ledger": {"url": "mysql://x"}},
+            "ledger.url",
+            "unsupported scheme 'mysql'; expected sqlite or postgresql (got 'mysql://x')",
+        ),
         (["a list"], None, "must be a mapping"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import pytest
 
 from otel_llmcost.pricing import Pricer
 from otel_llmcost.pricing._catalog import Catalog
-from otel_llmcost.pricing._engine import positive_usd, to_nanos
+from otel_llmcost.pricing._engine import AmountTooLargeError, positive_usd, to_nanos
 from otel_llmcost.usage import Usage
 from tests.pricing.conftest import model, period
 
@@ -216,6 +217,14 @@ def test_to_nanos_rounds_half_even() -> None:
     assert to_nanos(D("0.0000000375")) == 38
     assert to_nanos(D("0.0000000385")) == 38
     assert to_nanos(D("12.345678901")) == 12_345_678_901
+
+
+def test_usd_amounts_beyond_what_the_ledger_holds_are_refused() -> None:
+    assert positive_usd("9223372036.854775807") * 10**9 == 2**63 - 1
+    message = "more than the ledger can hold ($9,223,372,036.854775807 at most)"
+    for amount in ("9223372036.854775808", "1e20", "1e400"):
+        with pytest.raises(AmountTooLargeError, match=re.escape(f"{D(amount)} USD is {message}")):
+            positive_usd(amount)
 
 
 @pytest.mark.parametrize(

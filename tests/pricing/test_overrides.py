@@ -182,3 +182,37 @@ def test_invalid_files_name_file_key_and_reason(
 def test_missing_file(tmp_path: Path, catalog: Catalog) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         Pricer(catalog, overrides=tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "models:\n  x: {provider: openai, input: 1e30, output: 1}\n",
+            "models.x.input: must be at most 1,000,000 (USD per million tokens or per request), got '1e30'",
+        ),
+        (
+            "models:\n  x: {provider: openai, self_hosted: {monthly_cost_usd: 1e12, tokens_per_second: 1e-7}}\n",
+            "models.x.self_hosted: works out above $1,000,000 per million tokens: check monthly_cost_usd and "
+            "tokens_per_second",
+        ),
+        (
+            "models:\n  x: {provider: openai, input: 1, effective_from: 2026-13-01}\n",
+            "invalid YAML value: month must be in 1..12",
+        ),
+        ("models: [1\n", "invalid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'"),
+    ],
+)
+def test_unusable_files_are_one_line_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        Pricer(overrides=str(path))
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "prices.yaml"
+    path.write_bytes(b"models: {}\n\xff\xfe")
+    with pytest.raises(ConfigError) as caught:
+        Pricer(overrides=str(path))
+    assert str(caught.value) == f"{path}: not UTF-8 text (byte 0xff at offset 11)"
