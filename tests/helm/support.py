@@ -89,9 +89,40 @@ class Rendered:
         return "".join(parts)
 
 
-def render(values: Mapping[str, Any] | None = None, *, chart: Path = CHART) -> Rendered:
+def render(
+    values: Mapping[str, Any] | None = None, *, chart: Path = CHART, release: str = RELEASE
+) -> Rendered:
     with helm.Chart.load(chart) as loaded:
-        return Rendered(loaded.render(dict(values or {}), name=RELEASE, namespace=NAMESPACE))
+        return Rendered(loaded.render(dict(values or {}), name=release, namespace=NAMESPACE))
+
+
+def render_error(values: Mapping[str, Any], *, chart: Path = CHART) -> str:
+    """The message of the ``fail`` that stops the render (without Helm's "execution error at" prefix)."""
+    try:
+        render(values, chart=chart)
+    except helm.HelmRenderError as failed:
+        return str(failed).split("): ", 1)[1]
+    raise AssertionError(f"rendered: {dict(values)}")
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with a key written twice, as Flux and kustomize do."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_strict(text: str) -> list[Any]:
+    """Every document of ``text``, refusing duplicate mapping keys."""
+    return list(yaml.load_all(text, Loader=StrictLoader))
 
 
 def chart_copy(destination: Path, *, files: Path | None = FIXTURE_FILES) -> Path:

@@ -113,9 +113,15 @@ failureThreshold: {{ .probe.failureThreshold }}
       mountPath: {{ include "otel-llmcost.tlsDir" . }}
       readOnly: true
     {{- end }}
+    {{- with .Values.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end }}
 
-{{/* The container's volumes, as list items. Names are prefixed: they share the application's pod. */}}
+{{/*
+The container's volumes, as list items, then extraVolumes. Names are prefixed: they share the
+application's pod.
+*/}}
 {{- define "otel-llmcost.volumes" -}}
 - name: otel-llmcost-config
   configMap:
@@ -136,5 +142,8 @@ failureThreshold: {{ .probe.failureThreshold }}
 - name: otel-llmcost-tls
   secret:
     secretName: {{ .Values.tls.existingSecret }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
 {{- end }}
 {{- end }}

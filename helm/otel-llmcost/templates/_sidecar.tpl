@@ -34,7 +34,7 @@ included) and computes the same names as the ConfigMap this chart renders:
 {{- include "otel-llmcost.container" . }}
 {{- end }}
 
-{{/* The sidecar's volumes (config, ledger, /tmp, TLS), as list items. */}}
+{{/* The sidecar's volumes (config, ledger, /tmp, TLS, extraVolumes), as list items. */}}
 {{- define "otel-llmcost.sidecar.volumes" -}}
 {{- include "otel-llmcost.sidecar.require" . }}
 {{- include "otel-llmcost.volumes" . }}
@@ -50,7 +50,9 @@ Environment of an application container that exports to the collector (the sidec
 gateway in gateway mode). Takes (dict "context" .Subcharts.<name> "serviceName" "my-app"
 "resourceAttributes" (dict "deployment.environment.name" "prod")): serviceName sets
 OTEL_SERVICE_NAME, resourceAttributes join the pod and namespace in OTEL_RESOURCE_ATTRIBUTES (both
-optional). The collector receives traces only: metrics and logs exporters follow appExport. With
+optional). The endpoint is the OTLP/HTTP receiver (http/protobuf), or the OTLP/gRPC one (grpc: the
+application needs the OTLP gRPC exporter) when config.receivers.otlp_http.enabled is false. The
+collector receives traces only: metrics and logs exporters follow appExport. With
 auth.existingSecret, the token goes in OTEL_EXPORTER_OTLP_HEADERS (`authorization=Bearer <token>`;
 the exporters read that value URL-decoded, so the token must not hold `%` or `,`): without it the
 collector answers 401 and the exporter drops every span. In sidecar mode, with `budgets` (or
@@ -66,9 +68,9 @@ pods (without it, each process keeps its own, in memory).
 {{- $attributes = append $attributes (printf "%s=%s" $key $value) }}
 {{- end -}}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
-  value: {{ include "otel-llmcost.otlpHttpUrl" $ctx | quote }}
+  value: {{ include "otel-llmcost.otlpUrl" $ctx | quote }}
 - name: OTEL_EXPORTER_OTLP_PROTOCOL
-  value: http/protobuf
+  value: {{ include "otel-llmcost.otlpProtocol" $ctx }}
 - name: OTEL_TRACES_EXPORTER
   value: otlp
 - name: OTEL_METRICS_EXPORTER
@@ -87,16 +89,8 @@ pods (without it, each process keeps its own, in memory).
       fieldPath: metadata.namespace
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ join "," $attributes | quote }}
-{{- with $ctx.Values.auth.existingSecret }}
-{{- if .name }}
-- name: OTEL_LLMCOST_API_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .name | quote }}
-      key: {{ .key | quote }}
-- name: OTEL_EXPORTER_OTLP_HEADERS
-  value: "authorization=Bearer $(OTEL_LLMCOST_API_TOKEN)"
-{{- end }}
+{{- with include "otel-llmcost.appAuthEnv" $ctx }}
+{{ . }}
 {{- end }}
 {{- /* The in-process budget guard: the same policy, prices and shared store as the collector. */}}
 {{- if eq $ctx.Values.mode "sidecar" }}
