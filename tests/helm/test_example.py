@@ -156,7 +156,9 @@ def test_the_app_enforces_the_charts_budgets_with_its_prices(
     store = {"name": "llmcost-redis", "key": "url"}
     values = {
         "llmcost": {
-            "budgets": {"budgets": [{"name": "hard-cap", "window": "daily", "limit_usd": 2, "action": "block"}]},
+            "budgets": {
+                "budgets": [{"name": "hard-cap", "window": "daily", "limit_usd": 2, "action": "block"}]
+            },
             "prices": {"discounts": {"openai": "20%"}},
             "budgetStore": {"existingSecret": store},
         }
