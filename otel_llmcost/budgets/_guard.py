@@ -3,7 +3,7 @@
 1. Every budget whose scope matches the call (attribution from baggage, the process's resource,
    the provider and model) gets a charge for the call's *maximum* cost: prompt tokens by our
    offline tokenizer (with a safety margin for providers whose tokenizer we only approximate)
-   plus the request's ``max_tokens`` (else the model's catalog output cap).
+   plus the request's ``max_tokens`` (else the model's catalog output cap; none for embeddings).
 2. The store reserves all charges or none. A refused ``block`` budget raises
    :class:`BudgetExceededError` before any network I/O; a refused ``downgrade`` budget retries
    with cheaper models of the same provider and sends the first that fits.
@@ -34,7 +34,7 @@ from otel_llmcost.instrumentation._telemetry import Guard
 from otel_llmcost.pricing import Pricer, get_pricer
 from otel_llmcost.usage import Usage
 
-__all__ = ["BudgetGuard", "Refusal", "Reservation", "resource_attributes"]
+__all__ = ["BudgetGuard", "Refusal", "Reservation", "WorstCase", "resource_attributes"]
 
 _logger = logging.getLogger(__name__)
 _NANO = Decimal("1e-9")
@@ -69,9 +69,25 @@ def resource_attributes(environ: Mapping[str, str] | None = None) -> dict[str, s
 
 
 @dataclass(frozen=True)
+class WorstCase:
+    """What a call can cost at most with one model: ``prompt`` (estimated) + ``output`` tokens."""
+
+    usd_nanos: int
+    prompt: int
+    output: int
+    output_from: str  # "request" (its max_tokens), "catalog", "default", or "none" (embeddings)
+    model: str | None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt + self.output
+
+
+@dataclass(frozen=True)
 class Refusal:
     budget: Budget
     state: BudgetState | None  # None: refused because the store is down (on_store_error: closed)
+    worst: WorstCase | None = None  # the refused charge (None when the store is down)
 
 
 @dataclass
@@ -198,17 +214,21 @@ class BudgetGuard(Guard):
             return estimate
         return math.ceil(estimate * _PROMPT_MARGIN) + _PROMPT_MARGIN_TOKENS
 
-    def _worst_case(self, call: LLMCall, model: str | None, prompt: int) -> tuple[int, int]:
-        """(USD nano-dollars, tokens) the call can cost at most with ``model``."""
+    def _worst_case(self, call: LLMCall, model: str | None, prompt: int) -> WorstCase:
+        """What the call can cost at most with ``model``."""
         entry = self.pricer.resolve(model, call.request.provider) if model else None
-        max_out = (
-            call.request.max_tokens
-            or (entry.max_output_tokens if entry else None)
-            or DEFAULT_MAX_OUTPUT_TOKENS
+        if call.request.operation == sc.OP_EMBEDDINGS:
+            max_out, source = 0, "none"  # an embedding is billed for its input only
+        elif call.request.max_tokens:
+            max_out, source = call.request.max_tokens, "request"
+        elif entry is not None and entry.max_output_tokens:
+            max_out, source = entry.max_output_tokens, "catalog"
+        else:
+            max_out, source = DEFAULT_MAX_OUTPUT_TOKENS, "default"
+        cost = (
+            self.pricer.price_entry(entry, Usage(input=prompt, output=max_out)) if entry is not None else None
         )
-        usage = Usage(input=prompt, output=max_out)
-        cost = self.pricer.price_entry(entry, usage) if entry is not None else None
-        return (cost.total_nanos if cost is not None else 0), usage.total
+        return WorstCase(cost.total_nanos if cost is not None else 0, prompt, max_out, source, model)
 
     def _try(
         self,
@@ -220,8 +240,8 @@ class BudgetGuard(Guard):
         now: float,
         moment: datetime,
     ) -> Reservation | Refusal:
-        usd, tokens = self._worst_case(call, model, prompt)
-        pairs = [(b, b.charge(attrs, moment, usd, tokens)) for b in budgets]
+        worst = self._worst_case(call, model, prompt)
+        pairs = [(b, b.charge(attrs, moment, worst.usd_nanos, worst.tokens)) for b in budgets]
         counted = [(b, c) for b, c in pairs if c is not None]
         charges = tuple(c for _, c in counted)
         counted_budgets = tuple(b for b, _ in counted)
@@ -238,7 +258,7 @@ class BudgetGuard(Guard):
             return Reservation(result.reservation_id, charges, counted_budgets)
         for (budget, charge), state in zip(counted, result.states, strict=True):
             if charge.key == result.refused_key:
-                return Refusal(budget, state)
+                return Refusal(budget, state, worst)
         raise AssertionError(f"store refused unknown key {result.refused_key!r}")
 
     def _cheaper(self, budget: Budget, model: str, provider: str) -> list[str]:
@@ -256,6 +276,11 @@ class BudgetGuard(Guard):
             None if state is None else Decimal(state.spent_usd_nanos + state.reserved_usd_nanos) * _NANO
         )
         spent_tokens = None if state is None else state.spent_tokens + state.reserved_tokens
+        reason = None
+        if state is None:
+            reason = "the budget store is unavailable (on_store_error: closed)"
+        elif refusal.worst is not None:
+            reason = _alone_over_limit(budget, refusal.worst, spent_usd, spent_tokens)
         return BudgetExceededError(
             budget.name,
             scope=budget.scope_for(attrs),
@@ -264,12 +289,47 @@ class BudgetGuard(Guard):
             spent_tokens=spent_tokens,
             limit_tokens=budget.limit_tokens,
             resets_at=budget.window.resets_at(moment),
-            reason="the budget store is unavailable (on_store_error: closed)" if state is None else None,
+            reason=reason,
         )
 
     def _store_error(self, err: Exception) -> None:
         self.store_errors += 1
         _logger.warning("otel-llmcost: budget store unavailable (%s); applying on_store_error", err)
+
+
+def _alone_over_limit(
+    budget: Budget, worst: WorstCase, spent_usd: Decimal | None, spent_tokens: int | None
+) -> str | None:
+    """The refusal's text when the call's own worst case exceeds a limit of the budget, whatever
+    was spent before (None otherwise: the budget is simply used up)."""
+    limit_nanos = budget.limit_usd_nanos
+    if limit_nanos is not None and worst.usd_nanos > limit_nanos:
+        used = f"${_plain(spent_usd)} of ${_plain(budget.limit_usd)} spent or reserved"
+        alone = f"this call alone may cost ${_plain(Decimal(worst.usd_nanos) * _NANO)}"
+        units = " tokens"
+    elif budget.limit_tokens is not None and worst.tokens > budget.limit_tokens:
+        used = f"{spent_tokens or 0:,} of {budget.limit_tokens:,} tokens used or reserved"
+        alone = f"this call alone may use {worst.tokens:,} tokens"
+        units = ""
+    else:
+        return None
+    output = f"{worst.output:,} output{units}"
+    if worst.output_from == "request":
+        output += " (the request's max_tokens)"
+    elif worst.output_from in ("catalog", "default"):
+        cap = f"{worst.model}'s output cap" if worst.output_from == "catalog" else "a default output cap"
+        output += (
+            f" ({cap}, reserved because the request sets no max_tokens / max_output_tokens;"
+            " setting it lowers the reservation)"
+        )
+    return f"{used}, and {alone}: {worst.prompt:,} prompt{units} (estimated) + {output}"
+
+
+def _plain(amount: Decimal | None) -> str:
+    """An amount as a plain decimal, never in exponent form (as BudgetExceededError shows it)."""
+    if amount is None or amount == 0:
+        return "0"
+    return format(amount.normalize(), "f")
 
 
 def _resold_by(provider: str) -> tuple[str, ...]:

@@ -3,6 +3,10 @@
 Everything here reads the caller's keyword arguments and never changes them. Only lists and
 tuples are read: ``messages``, ``system`` and ``tools`` may be one-shot iterables that the SDK
 itself must consume, and reading them here would change the request the provider sees.
+
+The prompt texts (budget reservations, usage-less streams) are the system prompt, each message
+and each tool definition (its JSON, plus the tool-use system prompt Anthropic adds) and
+``tool_choice``; images and documents count as the allowances of :mod:`.._tokens`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,13 @@ from otel_llmcost._sdk_fields import is_mapping
 from otel_llmcost.instrumentation._call import Request
 from otel_llmcost.instrumentation._providers import provider_for_url, server_of
 from otel_llmcost.instrumentation._settings import Settings
+from otel_llmcost.instrumentation._tokens import (
+    ANTHROPIC_IMAGE_TOKENS,
+    ANTHROPIC_PDF_PAGE_TOKENS,
+    ANTHROPIC_TOOL_SYSTEM_TOKENS,
+    json_text,
+    with_allowance,
+)
 
 __all__ = ["build_request", "get", "output_messages"]
 
@@ -54,13 +65,15 @@ def build_request(instance: Any, kwargs: Mapping[str, Any], settings: Settings, 
     messages = _sequence(kwargs.get("messages"))
     system_blocks = system if isinstance(system, str) else _sequence(system)
     tools = _sequence(kwargs.get("tools"))
+    tool_choice = kwargs.get("tool_choice")
     attributes: dict[str, AttributeValue] = {}
     if settings.capture_content and system_blocks:
         attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = _json(_parts(system_blocks))
 
     def prompt_texts() -> list[str]:
-        texts = [_text_of(system_blocks)] if system_blocks else []
-        return texts + [_text_of(get(m, "content")) for m in messages or ()]
+        texts = [_prompt_text(system_blocks)] if system_blocks else []
+        texts += [_prompt_text(get(m, "content")) for m in messages or ()]
+        return texts + _tool_texts(tools, tool_choice)
 
     def fingerprint_payload() -> Any:
         return {"system": system_blocks, "messages": messages, "tools": tools}
@@ -86,20 +99,69 @@ def build_request(instance: Any, kwargs: Mapping[str, Any], settings: Settings, 
 
 def _text_of(content: Any) -> str:
     """The text an offline tokenizer should count for one message's content."""
-    if isinstance(content, str):
-        return content
     texts: list[str] = []
+    _walk(content, texts)
+    return "\n".join(texts)
+
+
+def _prompt_text(content: Any) -> str:
+    """:func:`_text_of` carrying the allowance of the content's images and documents."""
+    texts: list[str] = []
+    extra = _walk(content, texts)
+    return with_allowance("\n".join(texts), extra)
+
+
+def _walk(content: Any, texts: list[str]) -> int:
+    """Append the texts of ``content`` (a string or content blocks) to ``texts``; return the
+    tokens its images and documents are reserved as."""
+    if isinstance(content, str):
+        texts.append(content)
+        return 0
+    extra = 0
     for block in _sequence(content) or ():
+        kind = get(block, "type")
+        if kind == "image":
+            extra += ANTHROPIC_IMAGE_TOKENS
+            continue
+        if kind == "document":
+            texts.extend(v for v in (get(block, "title"), get(block, "context")) if isinstance(v, str))
+            extra += _document(get(block, "source"), texts)
+            continue
         for field in ("text", "thinking", "content"):
             value = get(block, field)
             if isinstance(value, str):
                 texts.append(value)
             elif field == "content" and value is not None:
-                texts.append(_text_of(value))  # tool_result blocks nest their content
+                extra += _walk(value, texts)  # tool_result blocks nest their content
         tool_input = get(block, "input")
         if tool_input is not None:
             texts.append(_json(tool_input))
-    return "\n".join(texts)
+    return extra
+
+
+def _document(source: Any, texts: list[str]) -> int:
+    """A document block: plain text and custom content are counted; a PDF (base64, URL or
+    file id) is reserved as one page, since its page count is not read here."""
+    kind = get(source, "type")
+    if kind == "text":
+        data = get(source, "data")
+        if isinstance(data, str):
+            texts.append(data)
+        return 0
+    if kind == "content":
+        return _walk(get(source, "content"), texts)
+    return ANTHROPIC_PDF_PAGE_TOKENS
+
+
+def _tool_texts(tools: list[Any] | None, tool_choice: Any) -> list[str]:
+    """One text per tool definition (its JSON: name, description, input schema …), the first
+    carrying the tool-use system prompt, and one for ``tool_choice`` when the request sets it."""
+    texts = [json_text(tool) for tool in tools or ()]
+    if texts:
+        texts[0] = with_allowance(texts[0], ANTHROPIC_TOOL_SYSTEM_TOKENS)
+    if is_mapping(tool_choice):  # not the SDK's NOT_GIVEN / omit sentinels
+        texts.append(json_text(tool_choice))
+    return texts
 
 
 def _parts(content: Any) -> list[dict[str, Any]]:

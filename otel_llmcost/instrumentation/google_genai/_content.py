@@ -4,17 +4,32 @@ google-genai accepts a string, a ``Part``, a ``Content``, their dict forms, or a
 (consecutive parts form one user turn, as ``t_contents`` groups them). We read these shapes
 ourselves rather than call the SDK's transformers, which may convert (and so copy or validate)
 the application's objects.
+
+Prompt texts (budget reservations, usage-less streams) hold the system instruction, each turn,
+and each tool declaration and the tool config as JSON; a part that is not text (an image, a PDF,
+audio or video, inline or by URI) carries the allowance of :mod:`..._tokens` for its MIME type.
+A ``cached_content`` reference is not counted: its size is unknown before the call.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from otel_llmcost._sdk_fields import is_mapping
+from otel_llmcost.instrumentation._tokens import (
+    AUDIO_MINUTE_TOKENS,
+    GEMINI_IMAGE_TOKENS,
+    GEMINI_PDF_PAGE_TOKENS,
+    GEMINI_VIDEO_MINUTE_TOKENS,
+    count_tokens,
+    json_text,
+    with_allowance,
+)
 
 __all__ = [
     "config_get",
@@ -213,10 +228,91 @@ def system_texts(config: Any) -> list[str]:
 
 
 def prompt_texts(contents: Any, config: Any) -> list[str]:
-    """One text per message (the system instruction first), for offline token estimates."""
-    texts = ["\n".join(system_texts(config))] if config_get(config, "system_instruction") is not None else []
-    texts.extend("\n".join(part_texts(parts)) for _, parts in _turns(contents))
+    """One text per message (the system instruction first), then one per tool declaration and
+    the tool config, for offline token estimates. Parts that are not text carry an allowance."""
+    texts: list[str] = []
+    instruction = config_get(config, "system_instruction")
+    if instruction is not None:
+        system_parts = [part for _, parts in _turns(instruction) for part in parts]
+        texts.append(_prompt_text(system_parts))
+    texts.extend(_prompt_text(parts) for _, parts in _turns(contents))
+    tools = config_get(config, "tools")
+    if isinstance(tools, (list, tuple)):  # never a one-shot iterable the SDK must consume
+        texts.extend(_tool_text(tool) for tool in tools)
+    tool_config = config_get(config, "tool_config")
+    if tool_config is not None:
+        texts.append(json_text(tool_config))
     return texts
+
+
+def _prompt_text(parts: list[Any]) -> str:
+    return with_allowance("\n".join(part_texts(parts)), sum(_allowance(part) for part in parts))
+
+
+def _allowance(part: Any) -> int:
+    """Tokens reserved for a part that is not text (0 for text, tool calls and results)."""
+    if isinstance(part, str) or field(part, "text") is not None:
+        return 0
+    blob = field(part, "inline_data")
+    if blob is not None:
+        return _media_tokens(enum_value(field(blob, "mime_type")), field(blob, "data"))
+    file = field(part, "file_data")
+    if file is not None:
+        return _media_tokens(enum_value(field(file, "mime_type")), None)
+    if type(part).__module__.startswith("PIL."):  # google-genai sends PIL images inline
+        return GEMINI_IMAGE_TOKENS
+    mime = field(part, "mime_type")  # an uploaded types.File passed as a part
+    if isinstance(mime, str) and field(part, "uri") is not None:
+        return _media_tokens(mime, None)
+    return 0
+
+
+def _media_tokens(mime: str | None, data: Any) -> int:
+    kind = (mime or "").lower()
+    if kind.startswith("image/"):
+        return GEMINI_IMAGE_TOKENS
+    if kind.startswith("audio/"):
+        return AUDIO_MINUTE_TOKENS
+    if kind.startswith("text/") and isinstance(data, (bytes, str)):  # inline text: count it
+        return count_tokens(_decoded(data))
+    if kind.startswith("video/") or not kind:  # unknown: the largest allowance
+        return GEMINI_VIDEO_MINUTE_TOKENS
+    return GEMINI_PDF_PAGE_TOKENS  # a PDF (one page) or another document
+
+
+def _decoded(data: bytes | str) -> str:
+    """Inline text data: bytes, or the base64 string of a dict-form blob."""
+    raw = data
+    if isinstance(data, str):
+        try:
+            raw = base64.b64decode(data)
+        except ValueError:
+            return data
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def _tool_text(tool: Any) -> str:
+    """A tool as the model reads it: its declarations' JSON. A Python function (automatic
+    function calling) is declared the way the SDK declares it (falling back to its name,
+    signature and docstring)."""
+    if callable(tool) and not hasattr(tool, "model_dump"):
+        try:
+            from google.genai import types
+
+            declared = types.FunctionDeclaration.from_callable_with_api_option(
+                callable=tool, use_json_schema=True
+            )
+            return json_text({"function_declarations": [declared]})
+        except Exception:
+            try:
+                signature = str(inspect.signature(tool))
+            except (TypeError, ValueError):
+                signature = ""
+            name = getattr(tool, "__qualname__", type(tool).__name__)
+            return json_text(
+                {"name": name, "parameters": signature, "description": inspect.getdoc(tool) or ""}
+            )
+    return json_text(tool)
 
 
 def content_texts(contents: Any) -> list[str]:

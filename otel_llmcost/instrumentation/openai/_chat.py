@@ -16,7 +16,7 @@ from typing import Any
 from otel_llmcost import semconv as sc
 from otel_llmcost.instrumentation._call import LLMCall, Request
 from otel_llmcost.instrumentation._telemetry import Telemetry
-from otel_llmcost.instrumentation._tokens import count_tokens
+from otel_llmcost.instrumentation._tokens import count_tokens, with_allowance
 from otel_llmcost.instrumentation.openai._common import (
     Endpoint,
     Plan,
@@ -33,6 +33,7 @@ from otel_llmcost.instrumentation.openai._messages import (
     chat_output_messages,
     chat_prompt_texts,
     completion_text,
+    tool_texts,
 )
 from otel_llmcost.instrumentation.openai._sse import ChatTap
 from otel_llmcost.instrumentation.openai._streams import ChatStreamHandler, TappedChatStreamHandler
@@ -151,17 +152,26 @@ def plan_chat(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs
     endpoint = endpoint_of(instance, telemetry)
     messages = listed(kwargs.get("messages"))
     tools = listed(kwargs.get("tools"))
+    model = str_arg(kwargs, "model")
+    functions = listed(kwargs.get("functions"))
+    tool_choice, function_call = kwargs.get("tool_choice"), kwargs.get("function_call")
+
+    def prompt_texts() -> list[str]:
+        # Tool and legacy function definitions are billed as prompt tokens too.
+        definitions = [*(tools or ()), *(functions or ())]
+        return chat_prompt_texts(messages or (), model) + tool_texts(definitions, tool_choice, function_call)
+
     request = Request(
         provider=endpoint.provider,
         operation=sc.OP_CHAT,
-        model=str_arg(kwargs, "model"),
+        model=model,
         max_tokens=int_arg(kwargs, "max_completion_tokens", "max_tokens"),
         stream=kwargs.get("stream") is True,
         server_address=endpoint.host,
         server_port=endpoint.port,
         service_tier=str_arg(kwargs, "service_tier"),
         input_messages=(lambda: chat_input_messages(messages)) if messages is not None else None,
-        prompt_texts=(lambda: chat_prompt_texts(messages)) if messages is not None else None,
+        prompt_texts=prompt_texts if messages is not None else None,
         fingerprint_payload=(lambda: {"messages": messages, "tools": tools})
         if messages is not None
         else None,
@@ -189,8 +199,14 @@ def plan_legacy(telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwar
         stream=kwargs.get("stream") is True,
         server_address=endpoint.host,
         server_port=endpoint.port,
-        prompt_texts=(lambda: prompt[0]) if prompt is not None else None,
+        prompt_texts=(lambda: _legacy_texts(prompt)) if prompt is not None else None,
         fingerprint_payload=(lambda: {"prompt": prompt_value}) if prompt is not None else None,
     )
     reader = ChatReader(legacy=True, prompt_tokens=prompt_tokens)
     return Plan(request, reader, inject=should_inject(telemetry, endpoint, kwargs))
+
+
+def _legacy_texts(prompt: tuple[list[str], int]) -> list[str]:
+    """A legacy prompt's texts; prompts given as token ids count those ids."""
+    texts, ids = prompt
+    return [*texts, with_allowance("", ids)] if ids else texts

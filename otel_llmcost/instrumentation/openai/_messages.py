@@ -3,6 +3,10 @@
 Two uses: the prompt's texts feed offline token estimates (always), and semconv-shaped
 ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (only when content capture is on — the
 core calls these lazily). Only list/tuple prompts are read; see :func:`._common.listed`.
+
+The prompt texts hold each message, then each tool (or legacy function) definition as JSON and
+``tool_choice`` / ``function_call``; images, files and audio carry the allowances of
+:mod:`.._tokens` (which depend on the model for images).
 """
 
 from __future__ import annotations
@@ -10,6 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from otel_llmcost._sdk_fields import is_mapping
+from otel_llmcost.instrumentation._tokens import (
+    AUDIO_MINUTE_TOKENS,
+    OPENAI_IMAGE_TOKENS,
+    OPENAI_MINI_IMAGE_TOKENS,
+    PAGE_TEXT_TOKENS,
+    json_text,
+    with_allowance,
+)
 from otel_llmcost.instrumentation.openai._common import get, listed
 
 __all__ = [
@@ -23,6 +36,7 @@ __all__ = [
     "responses_output_text",
     "responses_prompt_texts",
     "text_of",
+    "tool_texts",
 ]
 
 #: Responses output items that hand control back to the application (it must run a tool).
@@ -55,6 +69,39 @@ def text_of(content: Any) -> str:
     return "\n".join(t for t in texts if t)
 
 
+def _image_tokens(model: str | None) -> int:
+    """The allowance of one image: gpt-4o-mini bills images at 33 times the tokens."""
+    name = (model or "").lower().rsplit("/", 1)[-1]
+    return OPENAI_MINI_IMAGE_TOKENS if name.startswith("gpt-4o-mini") else OPENAI_IMAGE_TOKENS
+
+
+def _allowance(content: Any, model: str | None) -> int:
+    """Tokens reserved for the images, files and audio among the content's parts."""
+    extra = 0
+    for part in listed(content) or ():
+        kind = get(part, "type")
+        if kind in ("image_url", "input_image"):
+            extra += _image_tokens(model)
+        elif kind in ("file", "input_file"):  # a PDF: one page, its text and its image
+            extra += PAGE_TEXT_TOKENS + _image_tokens(model)
+        elif kind == "input_audio":
+            extra += AUDIO_MINUTE_TOKENS
+    return extra
+
+
+def _prompt_text(content: Any, model: str | None) -> str:
+    """:func:`text_of` carrying the allowance of the content's images, files and audio."""
+    return with_allowance(text_of(content), _allowance(content, model))
+
+
+def tool_texts(tools: Sequence[Any] | None, *choices: Any) -> list[str]:
+    """One text per tool (or legacy function) definition — its JSON — and one per choice
+    (``tool_choice``, ``function_call``) the request sets."""
+    texts = [json_text(tool) for tool in tools or ()]
+    texts += [json_text(c) for c in choices if isinstance(c, str) or (c is not None and is_mapping(c))]
+    return texts
+
+
 def _text_parts(text: str) -> list[dict[str, Any]]:
     return [{"type": "text", "content": text}] if text else []
 
@@ -66,14 +113,15 @@ def _tool_call_part(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 # --- chat completions -------------------------------------------------------------------------
 
 
-def chat_prompt_texts(messages: Sequence[Any]) -> list[str]:
+def chat_prompt_texts(messages: Sequence[Any], model: str | None = None) -> list[str]:
     texts = []
     for message in messages:
-        text = text_of(get(message, "content"))
+        content = get(message, "content")
+        text = text_of(content)
         for tool_call in listed(get(message, "tool_calls")) or ():
             function = get(tool_call, "function")
             text += f"\n{get(function, 'name') or ''}{get(function, 'arguments') or ''}"
-        texts.append(text)
+        texts.append(with_allowance(text, _allowance(content, model)))
     return texts
 
 
@@ -134,11 +182,13 @@ def _input_items(value: Any) -> Sequence[Any]:
     return listed(value) or ()
 
 
-def responses_prompt_texts(instructions: Any, input_value: Any) -> list[str]:
+def responses_prompt_texts(instructions: Any, input_value: Any, model: str | None = None) -> list[str]:
     texts = [instructions] if isinstance(instructions, str) and instructions else []
     for item in _input_items(input_value):
         if get(item, "role") is not None:
-            texts.append(text_of(get(item, "content")))
+            texts.append(_prompt_text(get(item, "content"), model))
+        elif isinstance(get(item, "output"), (list, tuple)):  # a tool output of content parts
+            texts.append(_prompt_text(get(item, "output"), model))
         else:  # tool calls and their outputs carry their payload in other fields
             texts.append(str(get(item, "arguments") or get(item, "output") or get(item, "input") or ""))
     return texts

@@ -42,6 +42,7 @@ from otel_llmcost.instrumentation.openai._messages import (
     responses_output_messages,
     responses_output_text,
     responses_prompt_texts,
+    tool_texts,
 )
 from otel_llmcost.instrumentation.openai._streams import ResponsesStreamHandler
 from otel_llmcost.usage import Usage, from_openai
@@ -167,18 +168,24 @@ def plan_responses(
     input_value = kwargs.get("input")
     prompt_input = input_value if isinstance(input_value, str) else listed(input_value)
     tools = listed(kwargs.get("tools"))
+    tool_choice = kwargs.get("tool_choice")
+    model = str_arg(kwargs, "model")
     readable = prompt_input is not None or isinstance(instructions, str)
+
+    def prompt_texts() -> list[str]:
+        return responses_prompt_texts(instructions, prompt_input, model) + tool_texts(tools, tool_choice)
+
     request = Request(
         provider=endpoint.provider,
         operation=sc.OP_CHAT,
-        model=str_arg(kwargs, "model"),
+        model=model,
         max_tokens=int_arg(kwargs, "max_output_tokens"),
         stream=kwargs.get("stream") is True,
         server_address=endpoint.host,
         server_port=endpoint.port,
         service_tier=str_arg(kwargs, "service_tier"),
         input_messages=(lambda: responses_input_messages(instructions, prompt_input)) if readable else None,
-        prompt_texts=(lambda: responses_prompt_texts(instructions, prompt_input)) if readable else None,
+        prompt_texts=prompt_texts if readable else None,
         fingerprint_payload=(
             (lambda: {"instructions": instructions, "input": prompt_input, "tools": tools})
             if readable
