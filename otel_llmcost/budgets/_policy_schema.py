@@ -11,8 +11,10 @@ from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from otel_llmcost._yaml import read_yaml
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.pricing import to_nanos
+from otel_llmcost.pricing._engine import MAX_NANOS, AmountTooLargeError
 
 Action = Literal["alert", "block", "downgrade"]
 Severity = Literal["warning", "critical"]
@@ -48,18 +50,7 @@ _ON_STORE_ERROR = ("open", "closed")
 
 
 def _load_yaml(path: str | Path) -> Any:
-    import yaml  # lazy: the core import stays OpenTelemetry + wrapt
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read: {err.strerror or err}", file=str(path)) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"invalid YAML{at}: {getattr(err, 'problem', err)}", file=str(path)) from None
+    return read_yaml(path)[0]
 
 
 def _mapping(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -117,7 +108,11 @@ def _positive_decimal(value: Any, where: str) -> Decimal:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except ArithmeticError:
         raise ConfigError(f"must be a positive number, got {value!r}", key=where) from None
-    if not number.is_finite() or number <= 0 or to_nanos(number) == 0:
+    if not number.is_finite() or number <= 0:
+        raise ConfigError(f"must be a positive number, got {value!r}", key=where)
+    if number * 1_000_000_000 > MAX_NANOS:
+        raise ConfigError(str(AmountTooLargeError(number)), key=where)
+    if to_nanos(number) == 0:
         raise ConfigError(f"must be a positive number, got {value!r}", key=where)
     return number
 

@@ -299,3 +299,22 @@ def test_errors_in_a_file_name_that_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_policy(path)
     assert (caught.value.file, caught.value.key) == (str(path), "budgets[0].window")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"timezone: 2026-13-01\nbudgets: []\n", "invalid YAML value: month must be in 1..12"),
+        (b"budgets: []\n\xff", "not UTF-8 text (byte 0xff at offset 12)"),
+        (
+            b"budgets:\n  - {name: a, window: monthly, limit_usd: 1e30}\n",
+            "budgets[0].limit_usd: 1E+30 USD is more than the ledger can hold ($9,223,372,036.854775807 at most)",
+        ),
+    ],
+)
+def test_files_yaml_cannot_build_are_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "budgets.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: {message}"
