@@ -8,24 +8,29 @@ name). So the allocations always add up to the ledger total exactly.
 
 When no spend is attributed at all there is nothing to be proportional to: every nano stays on
 an ``unattributed`` row (key ``None``) and the method says so.
+
+Never a silent $0: calls of models without a price carry no cost, so a bill that includes any
+is a lower bound. Each allocation counts its own ``unpriced`` calls, and the chargeback those
+without the attribution (``unattributed_unpriced``): when those are spread, every share of them
+is incomplete too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 from otel_llmcost.analytics._report import LedgerReader, format_time, usd
 from otel_llmcost.ledger import Filters
 
-__all__ = ["CHARGEBACK_DIMENSIONS", "Allocation", "Chargeback", "allocate", "chargeback"]
+__all__ = ["CHARGEBACK_DIMENSIONS", "Allocation", "Chargeback", "allocate", "chargeback", "rounded_parts"]
 
 CHARGEBACK_DIMENSIONS: Final = ("team", "project")
 PROPORTIONAL: Final = "proportional"
 UNATTRIBUTED: Final = "unattributed"
-_SHARE_PLACES = Decimal("0.000001")
+_SHARE_UNITS = 1_000_000  # shares to six places
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Allocation:
     requests: int
     direct_nanos: int  # spend on rows carrying this key
     allocated_nanos: int  # its share of the unattributed spend
+    unpriced: int = 0  # of its requests, those of models without a price (cost unknown)
 
     @property
     def total_nanos(self) -> int:
@@ -52,14 +58,33 @@ class Chargeback:
     unattributed_requests: int
     allocations: list[Allocation]
     filters: Filters
+    unattributed_unpriced: int = 0  # requests without the attribution whose model has no price
+
+    @property
+    def spread(self) -> bool:
+        """Whether the unattributed requests are spread over the allocations (not a row of their own)."""
+        return self.method == PROPORTIONAL
+
+    @property
+    def requests(self) -> int:
+        """Every request the chargeback covers, attributed or not."""
+        return sum(a.requests for a in self.allocations) + (self.unattributed_requests if self.spread else 0)
+
+    @property
+    def unpriced(self) -> int:
+        """Every request of a model without a price, attributed or not."""
+        return sum(a.unpriced for a in self.allocations) + (self.unattributed_unpriced if self.spread else 0)
+
+    def shares(self) -> list[Decimal]:
+        """Each allocation's share of the total to six places, rounded by largest remainder so
+        that they sum to exactly 1 (all 0 when nothing was spent)."""
+        if self.total_nanos == 0:
+            return [Decimal(0)] * len(self.allocations)
+        parts = allocate(_SHARE_UNITS, {str(i): a.total_nanos for i, a in enumerate(self.allocations)})
+        return [Decimal(parts[str(i)]).scaleb(-6) for i in range(len(self.allocations))]
 
     def to_dict(self) -> dict[str, Any]:
-        def share(nanos: int) -> str:
-            if self.total_nanos == 0:
-                return "0"
-            value = (Decimal(nanos) / Decimal(self.total_nanos)).quantize(_SHARE_PLACES, ROUND_HALF_EVEN)
-            return format(value, "f")
-
+        shares = [format(share, "f") for share in self.shares()]
         return {
             "by": self.by,
             "method": self.method,
@@ -67,7 +92,10 @@ class Chargeback:
             "total_usd": usd(self.total_nanos),
             "attributed_usd": usd(self.total_nanos - self.unattributed_nanos),
             "unattributed_usd": usd(self.unattributed_nanos),
+            "requests": self.requests,
+            "unpriced": self.unpriced,
             "unattributed_requests": self.unattributed_requests,
+            "unattributed_unpriced": self.unattributed_unpriced,
             "since": format_time(self.filters.since_ns),
             "until": format_time(self.filters.until_ns),
             "filters": dict(sorted(self.filters.equals.items())),
@@ -75,12 +103,13 @@ class Chargeback:
                 {
                     self.by: a.key,
                     "requests": a.requests,
+                    "unpriced": a.unpriced,
                     "direct_usd": usd(a.direct_nanos),
                     "allocated_usd": usd(a.allocated_nanos),
                     "total_usd": usd(a.total_nanos),
-                    "share": share(a.total_nanos),
+                    "share": share,
                 }
-                for a in self.allocations
+                for a, share in zip(self.allocations, shares, strict=True)
             ],
         }
 
@@ -101,6 +130,45 @@ def allocate(amount: int, weights: Mapping[str, int]) -> dict[str, int]:
     return parts
 
 
+def rounded_parts(values: Sequence[int], unit: int, total_units: int) -> list[int]:
+    """Non-negative integer ``values`` in whole ``unit``s, each its floor or its ceiling, summing
+    to ``total_units`` (largest remainder: the units over the floors go to the largest
+    remainders; ties: the larger value, then the earlier one). Shown amounts rounded so add up to
+    the shown total. ``total_units`` outside the floors' and ceilings' sums (only when the
+    total was rounded on its own) moves the nearest parts a unit further."""
+    floors = [value // unit for value in values]
+    rests = [value % unit for value in values]
+    left = total_units - sum(floors)
+    if not values:
+        return []
+    if left >= 0:
+        order = sorted(range(len(values)), key=lambda i: (-rests[i], -values[i], i))
+        for step in range(left):
+            floors[order[step % len(order)]] += 1
+        return floors
+    order = sorted(range(len(values)), key=lambda i: (rests[i], values[i], -i))
+    while left < 0 and any(floors):
+        for i in order:
+            if left < 0 and floors[i] > 0:
+                floors[i] -= 1
+                left += 1
+    return floors
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _pool(nanos: int, requests: int, unpriced: int, by: str) -> str:
+    """The unattributed spend in words, never a silent $0."""
+    calls = f"{_plural(requests, 'request')} without a {by}"
+    if not unpriced:
+        return f"${usd(nanos)} over {calls}"
+    if unpriced == requests:
+        return f"{calls}, all unpriced: their cost is unknown, not $0"
+    return f"${usd(nanos)} over {calls}, {unpriced:,} of them unpriced (cost unknown, not $0)"
+
+
 def chargeback(reader: LedgerReader, by: str, filters: Filters | None = None) -> Chargeback:
     """Every ``by`` value's bill over the rows ``filters`` selects (see the module docs)."""
     if by not in CHARGEBACK_DIMENSIONS:
@@ -108,33 +176,41 @@ def chargeback(reader: LedgerReader, by: str, filters: Filters | None = None) ->
     selection = filters or Filters()
     direct: dict[str, int] = {}
     requests: dict[str, int] = {}
-    pool_nanos = pool_requests = 0
+    unpriced: dict[str, int] = {}
+    pool_nanos = pool_requests = pool_unpriced = 0
     for group in reader.group([by], selection):
         key = group.key[by]
         if key is None or not key.strip():
             pool_nanos += group.totals.cost_nanos
             pool_requests += group.totals.requests
+            pool_unpriced += group.totals.unpriced
         else:
             direct[key] = direct.get(key, 0) + group.totals.cost_nanos
             requests[key] = requests.get(key, 0) + group.totals.requests
+            unpriced[key] = unpriced.get(key, 0) + group.totals.unpriced
     total = pool_nanos + sum(direct.values())
     if sum(direct.values()) > 0:
         method = PROPORTIONAL
         shares = allocate(pool_nanos, direct)
-        description = (
-            f"unattributed spend (${usd(pool_nanos)} over {pool_requests} requests without a {by}) is "
-            f"spread over each {by} in proportion to its attributed spend; shares are rounded to the "
-            "nano-dollar by largest remainder, so allocations sum exactly to the total"
-        )
-        rows = [Allocation(k, requests[k], direct[k], shares[k]) for k in direct]
+        if pool_requests:
+            description = (
+                f"unattributed spend ({_pool(pool_nanos, pool_requests, pool_unpriced, by)}) is spread "
+                f"over each {by} in proportion to its attributed spend; shares are rounded to the "
+                "nano-dollar by largest remainder, so allocations sum exactly to the total"
+            )
+        else:
+            description = f"every request carries a {by}, so each pays its own spend and nothing is spread"
+        rows = [Allocation(k, requests[k], direct[k], shares[k], unpriced[k]) for k in direct]
     else:
         method = UNATTRIBUTED
         description = (
             f"no spend carries a {by}, so there is nothing to allocate in proportion to: "
             f"all ${usd(total)} is shown as unattributed"
         )
-        rows = [Allocation(k, requests[k], direct[k], 0) for k in direct]
+        rows = [Allocation(k, requests[k], direct[k], 0, unpriced[k]) for k in direct]
         if pool_requests:
-            rows.append(Allocation(None, pool_requests, pool_nanos, 0))
+            rows.append(Allocation(None, pool_requests, pool_nanos, 0, pool_unpriced))
     rows.sort(key=lambda a: (-a.total_nanos, a.key is not None, a.key or ""))
-    return Chargeback(by, method, description, total, pool_nanos, pool_requests, rows, selection)
+    return Chargeback(
+        by, method, description, total, pool_nanos, pool_requests, rows, selection, pool_unpriced
+    )

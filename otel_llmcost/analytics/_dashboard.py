@@ -34,7 +34,7 @@ class Dashboard:
     report: dict[str, Any]
     month: str  # the current UTC calendar month, YYYY-MM
     month_totals: Totals
-    detail_by: tuple[str, ...] = ()  # query.group_by + ("model",) when verbose
+    detail_by: tuple[str, ...] = ()  # query.group_by + ("model",) when verbose (and not by model)
     detail: list[Group] = field(default_factory=list)
 
 
@@ -42,11 +42,12 @@ def build_dashboard(
     reader: LedgerReader, query: ReportQuery, *, verbose: bool = False, now: datetime | None = None
 ) -> Dashboard:
     """The dashboard for ``query`` (grouped by provider when it names no dimension). ``verbose``
-    splits every group by model too."""
+    splits every group by model too (nothing to split when ``model`` is grouped by already)."""
     if not query.group_by:
         query = replace(query, group_by=DEFAULT_GROUP_BY)
     by = query.group_by
-    detail_by = (*by, _DETAIL) if verbose and _DETAIL not in by else by
+    verbose = verbose and _DETAIL not in by
+    detail_by = (*by, _DETAIL) if verbose else by
     fine = reader.group(detail_by, query.filters)
     groups = fold_groups(fine, by) if detail_by != by else fine
     totals = sum_totals(g.totals for g in groups)

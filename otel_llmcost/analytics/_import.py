@@ -32,6 +32,8 @@ from otel_llmcost.usage import MAX_TOKENS_PER_CALL
 __all__ = ["BadLine", "ImportResult", "detect_format", "import_file", "import_lines"]
 
 IMPORT_BATCH: Final = 2000
+#: The most nano-dollars a ledger can hold in all: every report sums cost_nanos in 64 bits.
+MAX_LEDGER_NANOS: Final = 2**63 - 1
 MAX_KEPT_ERRORS: Final = 100
 _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 _NS_PER_DAY: Final = 86_400 * 1_000_000_000
@@ -214,8 +216,14 @@ def import_lines(
     """Insert the good records of ``lines`` (``fmt`` jsonl or csv) in committed batches, held to
     the collector's rules as of now (see :class:`_AsCollected`); every bad line goes to
     ``on_error`` and is counted. A ledger error stops the import (batches committed before it
-    stay)."""
+    stay).
+
+    A record that would take the ledger's total cost past :data:`MAX_LEDGER_NANOS` is a bad line
+    too: costs are never negative, so while the total fits, every sum a report, budget or
+    forecast takes over any selection of rows fits as well (a record already present counts:
+    the bound errs on the safe side)."""
     result = ImportResult(source)
+    headroom = MAX_LEDGER_NANOS - ledger.totals().cost_nanos
 
     def bad(line: BadLine) -> None:
         result.failed += 1
@@ -231,6 +239,11 @@ def import_lines(
             if isinstance(item, BadLine):
                 bad(item)
                 continue
+            cost = item[1].cost_nanos
+            if cost > headroom:
+                bad(BadLine(source, item[0], _beyond(cost, headroom)))
+                continue
+            headroom -= cost
             batch.append(item[1])
             result.read += 1
             if len(batch) >= batch_size:
@@ -241,6 +254,13 @@ def import_lines(
     if batch:
         result.new += ledger.insert(batch)
     return result
+
+
+def _beyond(cost: int, headroom: int) -> str:
+    return (
+        f"cost_nanos={cost} would take the ledger's total cost past the 64-bit integer range that "
+        f"reports add up in (room left: {max(headroom, 0)} nano-dollars)"
+    )
 
 
 def import_file(

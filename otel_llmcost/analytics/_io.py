@@ -8,7 +8,11 @@ every field, ``null`` for None, JSON booleans, integers of any size written in f
 written in full, booleans as ``true``/``false``, None as an empty cell. So that an empty cell
 can only mean None, a text value that is empty or starts with ``\\ = + - @``, tab or carriage
 return gets one ``\\`` in front (removed again on import); this also stops spreadsheets from
-running a value such as ``=HYPERLINK(…)`` as a formula.
+running a value such as ``=HYPERLINK(…)`` as a formula. So does the same ``\\`` before the
+full-width forms of ``= + - @`` (U+FF1D, U+FF0B, U+FF0D, U+FF20: some spreadsheets take them for
+the ASCII ones) and before leading
+whitespace followed by any of these. Import removes exactly one leading ``\\``, so an export
+still round-trips byte for byte.
 
 An archive (:func:`write_archive`) is a gzip-compressed JSONL export of the whole ledger,
 ``ledger-<UTC timestamp>.jsonl.gz``, written before ``otel-llmcost reset`` deletes anything;
@@ -53,7 +57,9 @@ _INT64 = (-(2**63), 2**63 - 1)
 _ID_DIGITS = {"trace_id": 32, "span_id": 16}
 _HEX = re.compile(r"[0-9a-f]+")
 _INT_TEXT = re.compile(r"-?[0-9]+")
-_ESCAPE_FIRST = frozenset("\\=+-@\t\r")
+# What a spreadsheet may run as a formula when a cell starts with it (full-width forms included).
+_FORMULA_FIRST = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_ESCAPE_FIRST = _FORMULA_FIRST | {"\\"}
 _values = attrgetter(*FIELDS)
 
 
@@ -157,7 +163,11 @@ def _csv_cell(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    return "\\" + text if not text or text[0] in _ESCAPE_FIRST else text
+    if not text or text[0] in _ESCAPE_FIRST:
+        return "\\" + text
+    if text[0].isspace() and text.lstrip()[:1] in _FORMULA_FIRST:  # " =1+1": trimmed, still a formula
+        return "\\" + text
+    return text
 
 
 def csv_value(name: str, cell: str) -> Any:

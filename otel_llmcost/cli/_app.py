@@ -1,9 +1,18 @@
-"""The command group. Subcommands load lazily so ``otel-llmcost prices`` never imports grpc."""
+"""The command group. Subcommands load lazily so ``otel-llmcost prices`` never imports grpc.
+
+Output piped into a program that stops reading (``otel-llmcost export | head -1``) ends the
+command as SIGPIPE ends coreutils: quietly, with exit status 141 (128 + SIGPIPE), which
+``set -o pipefail`` sees as the failure it is.
+"""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
+import os
+import sys
+from typing import Any
 
 import click
 
@@ -41,7 +50,33 @@ _COMMANDS = {
 }
 
 
+#: The exit status of a process ended by SIGPIPE, as a shell reports it.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
+def _quiet_broken_pipe() -> None:
+    """Send what is left of stdout to /dev/null, so that the interpreter's last flush does not
+    fail a second time and print a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's capture)
+        pass
+
+
 class _LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's shutdown
+            return result
+        except OSError as err:
+            if err.errno != errno.EPIPE:
+                raise
+            _quiet_broken_pipe()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_COMMANDS})
 

@@ -8,19 +8,84 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN
+from otel_llmcost.environment_variables import (
+    OTEL_LLMCOST_API_TOKEN,
+    OTEL_LLMCOST_API_URL,
+    OTEL_LLMCOST_LEDGER,
+)
 from otel_llmcost.ledger import Filters, Group, Totals
 
-__all__ = ["ApiReader"]
+__all__ = ["ApiReader", "api_option", "check_api_url", "pick_source"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _NO_FILTERS = Filters()
+
+
+def api_option(path: str) -> Callable[[F], F]:
+    """``--api URL`` (default ``$OTEL_LLMCOST_API_URL``) of a command that reads ``path`` of a
+    collector instead of a ledger; resolve it against ``--ledger`` with :func:`pick_source`."""
+    return click.option(
+        "--api",
+        "api_url",
+        envvar=OTEL_LLMCOST_API_URL,
+        metavar="URL",
+        help=f"Read a running collector's {path} instead of a ledger (e.g. http://127.0.0.1:9464; "
+        f"default: ${OTEL_LLMCOST_API_URL}, which wins over ${OTEL_LLMCOST_LEDGER} but not over "
+        f"--ledger; token: ${OTEL_LLMCOST_API_TOKEN}).",
+    )
+
+
+def check_api_url(url: str, where: str = "--api") -> str:
+    """``url`` if it can be a collector's base URL (http or https, a host, a valid port, no query or
+    fragment); else a usage error (exit 2) naming ``where``."""
+    problem = None
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError as err:
+        problem = str(err)
+    else:
+        if parts.scheme not in ("http", "https"):
+            problem = "expected an http:// or https:// URL"
+        elif not parts.hostname:
+            problem = "the URL names no host"
+        elif parts.query or parts.fragment:
+            problem = "a collector's base URL has no query or fragment"
+    if problem is not None:
+        raise click.BadParameter(f"{url!r}: {problem} (e.g. http://127.0.0.1:9464)", param_hint=where)
+    return url.strip()
+
+
+def pick_source(ledger_url: str | None, api_url: str | None) -> str | None:
+    """The collector URL to read (checked by :func:`check_api_url`), or ``None`` for the ledger.
+
+    A flag beats the other's environment variable (``--ledger`` over ``$OTEL_LLMCOST_API_URL``,
+    ``--api`` over ``$OTEL_LLMCOST_LEDGER``); with only the two variables set the collector is read:
+    ``$OTEL_LLMCOST_LEDGER`` is also the collector's own setting and may be shared with it, where
+    ``$OTEL_LLMCOST_API_URL`` is set for no other purpose than pointing the CLI at a collector.
+    Both flags together are a usage error, and so is an empty ``--api`` (an empty variable is unset).
+    """
+    ctx = click.get_current_context()
+    env = ParameterSource.ENVIRONMENT
+    api_env = ctx.get_parameter_source("api_url") == env
+    if api_url is None or (api_env and not api_url.strip()):
+        return None
+    if ledger_url:
+        ledger_env = ctx.get_parameter_source("ledger_url") == env
+        if not ledger_env and not api_env:
+            raise click.UsageError("give --ledger or --api, not both")
+        if api_env and not ledger_env:
+            return None
+    return check_api_url(api_url, f"${OTEL_LLMCOST_API_URL}" if api_env else "--api")
 
 
 def _seconds(ns: int) -> str:

@@ -19,6 +19,7 @@ from otel_llmcost.ledger import (
     FILTERABLE,
     Filters,
     LedgerBackend,
+    LedgerOverflowError,
     check_filter,
     default_ledger_url,
     open_ledger,
@@ -40,17 +41,31 @@ ledger_option = click.option(
 )
 
 
-def scope_options(command: F) -> F:
-    """``--team X``… shorthands and ``--where KEY=VALUE``: the rows a command covers."""
+#: ``--where`` keys that select a UTC time bucket: for commands that take a time range.
+TIME_KEYS = frozenset({"day", "hour", "month"})
+
+
+def _where_keys(time_keys: bool) -> frozenset[str]:
+    return FILTERABLE if time_keys else FILTERABLE - TIME_KEYS
+
+
+def _scope_options(command: F, time_keys: bool) -> F:
     for name in reversed(SHORTHANDS):
         command = click.option(f"--{name}", metavar="NAME", help=f"Only rows whose {name} is NAME.")(command)
+    keys = ", ".join(sorted(_where_keys(time_keys)))
     return click.option(
         "--where",
         "where",
         multiple=True,
         metavar="KEY=VALUE",
-        help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(sorted(FILTERABLE))}.",
+        help=f"Only rows where KEY equals VALUE (repeatable); KEY one of {keys}.",
     )(command)
+
+
+def scope_options(command: F) -> F:
+    """``--team X``… shorthands and ``--where KEY=VALUE``: the rows a command covers (no time
+    bucket keys: the command has its own time options). Read them with :func:`scope_from`."""
+    return _scope_options(command, time_keys=False)
 
 
 def scope_from(options: dict[str, Any], *, time_keys: bool = False) -> dict[str, str | None]:
@@ -61,7 +76,7 @@ def scope_from(options: dict[str, Any], *, time_keys: bool = False) -> dict[str,
         value = options.pop(name)
         if value is not None:
             equals[name] = value
-    allowed = FILTERABLE if time_keys else FILTERABLE - {"day", "hour", "month"}
+    allowed = _where_keys(time_keys)
     for item in options.pop("where"):
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -81,8 +96,8 @@ def scope_from(options: dict[str, Any], *, time_keys: bool = False) -> dict[str,
 
 
 def selection_options(command: F) -> F:
-    """``--since/--until/--month``, then :func:`scope_options`."""
-    command = scope_options(command)
+    """``--since/--until/--month``, then :func:`scope_options` with the time bucket keys too."""
+    command = _scope_options(command, time_keys=True)
     for option in (
         click.option(
             "--month", metavar="YYYY-MM", help="One calendar month in UTC (instead of --since/--until)."
@@ -130,7 +145,8 @@ def selection(options: dict[str, Any]) -> Filters:
 
 def usage_errors(function: F) -> F:
     """Run ``function`` with a bad ledger URL or policy (:class:`ConfigError`) as exit 2, and a
-    ledger that cannot be opened now (:class:`LedgerUnavailableError`) as exit 1."""
+    ledger that cannot be opened now (:class:`LedgerUnavailableError`) or whose sums overflow
+    (:class:`LedgerOverflowError`) as exit 1."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -138,6 +154,8 @@ def usage_errors(function: F) -> F:
             return function(*args, **kwargs)
         except LedgerUnavailableError as err:
             raise click.ClickException(err.reason) from None
+        except LedgerOverflowError as err:
+            raise click.ClickException(f"{err} (`otel-llmcost export` lists the rows)") from None
         except ConfigError as err:
             raise click.UsageError(str(err)) from None
 

@@ -8,14 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from click.core import ParameterSource
 
-from otel_llmcost.cli._format import echo_json, money
+from otel_llmcost.cli._format import echo_json, fitted_console, money, new_console
+from otel_llmcost.cli._report_api import api_option, pick_source
 from otel_llmcost.cli._report_options import ledger_option, open_existing, usage_errors
-from otel_llmcost.environment_variables import (
-    OTEL_LLMCOST_API_TOKEN,
-    OTEL_LLMCOST_API_URL,
-    OTEL_LLMCOST_BUDGETS,
-)
+from otel_llmcost.environment_variables import OTEL_LLMCOST_BUDGETS
 
 _NUMBERS = frozenset({"spent", "limit", "used", "forecast"})
 #: Console columns from which the table has a progress bar.
@@ -83,20 +81,24 @@ def _resets(stamp: str | None, zone: ZoneInfo) -> str:
     help=f"Budget policy YAML (default: ${OTEL_LLMCOST_BUDGETS}).",
 )
 @ledger_option
-@click.option(
-    "--api",
-    "api_url",
-    envvar=OTEL_LLMCOST_API_URL,
-    metavar="URL",
-    help="Read a running collector's /v1/budgets instead (e.g. http://127.0.0.1:9464;"
-    f" token: ${OTEL_LLMCOST_API_TOKEN}).",
-)
+@api_option("/v1/budgets (and its policy)")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None, as_json: bool) -> None:
     """Show every budget's current window: spent, limit, utilization, forecast (in the budget's unit)
-    and reset time (in the policy's time zone)."""
-    if api_url:
-        data = _from_api(api_url)
+    and reset time (in the policy's time zone).
+
+    Piped into another program, the table is as wide as its longest line, so that no budget name
+    or reset time is folded; set COLUMNS to choose a width."""
+    api = pick_source(ledger_url, api_url)
+    if api:
+        # $OTEL_LLMCOST_BUDGETS is the collector's setting too: only a --policy given here is refused
+        if policy_path and click.get_current_context().get_parameter_source("policy_path") == (
+            ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(
+                "--policy applies to the ledger; the collector at --api shows its own policy's budgets"
+            )
+        data = _from_api(api)
     elif policy_path:
         data = _from_ledger(policy_path, ledger_url)
     else:
@@ -105,16 +107,14 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
         echo_json(data)
         return
     if data.get("configured") is False:  # a collector started without --budgets
-        click.echo(f"The collector at {api_url} watches no budgets (start it with --budgets FILE).")
+        click.echo(f"The collector at {api} watches no budgets (start it with --budgets FILE).")
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
     zone = _zone(data.get("timezone"))
     # The progress bar only where there is room for it: every other column is worth more.
-    columns = ["budget", "window", "spent", "limit", "used", *([""] if console.width >= _BAR_MIN_WIDTH else []),
+    columns = ["budget", "window", "spent", "limit", "used", *([""] if new_console().width >= _BAR_MIN_WIDTH else []),
                "forecast", "resets"]  # fmt: skip
     names = [item["budget"] + (f" [{item['key']}]" if item["key"] else "") for item in data["budgets"]]
     table = Table(title=f"Budgets ({zone})")
@@ -125,6 +125,8 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
     for name, item in zip(names, data["budgets"], strict=True):
         limit = _usd(item["limit_usd"]) if item["limit_usd"] else f"{item['limit_tokens']:,} tok"
         spent = _usd(item["spent_usd"]) if item["limit_usd"] else f"{item['spent_tokens']:,} tok"
+        if item["limit_usd"] and item.get("unpriced"):  # never a silent $0 (absent from older answers)
+            spent += "*"
         ratio = float(item["utilization"])
         color = "red" if ratio >= 1 else "yellow" if item["thresholds_reached"] else "green"
         cells = {
@@ -138,4 +140,11 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
             "resets": _resets(item["resets_at"], zone),
         }
         table.add_row(*(cells[col] for col in columns))
+    console = fitted_console(table)
     console.print(table)
+    unpriced = sum(int(item.get("unpriced") or 0) for item in data["budgets"] if item["limit_usd"])
+    if unpriced:
+        console.print(
+            f"[yellow]* spent includes calls of models without a price ({unpriced:,} in all): their cost is "
+            "unknown, not $0 (see `otel-llmcost prices`).[/yellow]"
+        )

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from otel_llmcost.analytics._report import ReportError, parse_time
-from otel_llmcost.cli._format import echo_json, money
+from otel_llmcost.cli._format import echo_json, fitted_console, money, new_console
+from otel_llmcost.cli._report_api import api_option, pick_source
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
@@ -17,7 +18,6 @@ from otel_llmcost.cli._report_options import (
     scope_options,
     usage_errors,
 )
-from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN, OTEL_LLMCOST_API_URL
 
 __all__ = ["forecast"]
 
@@ -36,9 +36,16 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         ns = parse_time(value, "--as-of")
     except ReportError as err:
         raise click.BadParameter(str(err)) from None
-    return datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc).replace(
+    moment = datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc).replace(
         microsecond=ns % 1_000_000_000 // 1000
     )
+    if moment > datetime.now(timezone.utc):
+        # The days between now and then would count as days without spend: a made-up history.
+        raise click.BadParameter(
+            f"{value!r} is in the future: the ledger has no spend after now to forecast from; "
+            "leave out --as-of to forecast as of now"
+        )
+    return moment
 
 
 @click.command()
@@ -58,7 +65,12 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     help="Zone the window and days align to.",
 )
 @click.option(
-    "--as-of", "as_of", metavar="TIME", callback=_moment, help="Forecast as of this time (default: now)."
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    callback=_moment,
+    help="Forecast as of this past time (default: now; epoch seconds, ISO date or datetime; UTC unless "
+    "it names an offset).",
 )
 @click.option(
     "--backtest",
@@ -67,13 +79,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the collector's /v1/forecast answer).")
 @ledger_option
-@click.option(
-    "--api",
-    "api_url",
-    envvar=OTEL_LLMCOST_API_URL,
-    metavar="URL",
-    help=f"Ask a running collector's /v1/forecast instead (token: ${OTEL_LLMCOST_API_TOKEN}).",
-)
+@api_option("/v1/forecast")
 @scope_options
 @usage_errors
 def forecast(
@@ -96,8 +102,9 @@ def forecast(
     scope = scope_from(options)
     if backtest and window != "month":
         raise click.UsageError("--backtest scores month-end forecasts; leave out --window week")
-    if api_url:
-        data = _from_api(api_url, window, zone, as_of, backtest, scope)
+    api = pick_source(ledger_url, api_url)
+    if api:
+        data = _from_api(api, window, zone, as_of, backtest, scope)
     else:
         data = _from_ledger(ledger_url, window, zone, as_of, backtest, scope)
     if as_json:
@@ -153,15 +160,26 @@ def _usd(text: str | None) -> str:
     return "-" if text is None else money(Decimal(text), 2)
 
 
-def _show(data: dict[str, Any]) -> None:
-    from rich.console import Console
+def _local(stamp: str, zone: str) -> datetime:
+    """An ISO-8601 UTC time of the forecast's JSON in the forecast's own zone."""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    try:
+        return moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):  # a collector's zone this machine does not know
+        return moment
 
-    console = Console()
+
+def _show(data: dict[str, Any]) -> None:
+
+    console = new_console()
     label = "Month-end" if data["window"] == "monthly" else "Week-end"
     scope = ", ".join(f"{k}={v}" for k, v in data["scope"].items())
+    zone = data["timezone"]
+    start, end = (_local(data[key], zone).strftime("%Y-%m-%d") for key in ("window_start", "window_end"))
+    as_of = _local(data["as_of"], zone).isoformat(sep=" ", timespec="minutes")  # with its offset
     console.print(
-        f"[bold]{label} forecast[/bold] ({data['window_start'][:10]} - {data['window_end'][:10]}, "
-        f"{data['timezone']}{', ' + scope if scope else ''}) as of {data['as_of'][:16].replace('T', ' ')}"
+        f"[bold]{label} forecast[/bold] ({start} - {end}, {zone}{', ' + scope if scope else ''}) as of {as_of}",
+        soft_wrap=True,  # one line, however narrow the terminal
     )
     console.print(f"  Spent so far   {_usd(data['spent_usd'])}")
     if data["status"] != "ok":
@@ -187,12 +205,10 @@ def _show(data: dict[str, Any]) -> None:
 
 
 def _show_backtest(data: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
     if not data["forecasts"]:
-        console.print("No complete month with spend in the ledger: nothing to backtest.")
+        new_console().print("No complete month with spend in the ledger: nothing to backtest.")
         return
     table = Table(title=f"Month-end forecast backtest ({data['timezone']})")
     for column in ("month", "made on day", "actual", "forecast", "80% interval", "error", "in interval"):
@@ -208,6 +224,7 @@ def _show_backtest(data: dict[str, Any]) -> None:
             f"{_usd(point['low_usd'])} - {_usd(point['high_usd'])}", f"{point['error_pct']:.2f}%",
             "yes" if point["covered"] else "no",
         )  # fmt: skip
+    console = fitted_console(table)
     console.print(table)
     mape = data["mape_pct"]
     per_day = ", ".join(

@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from otel_llmcost.analytics._insights import parse_duration
 from otel_llmcost.analytics._report import ReportError, parse_time
-from otel_llmcost.cli._format import echo_json, money
+from otel_llmcost.cli._format import echo_json, money, new_console
+from otel_llmcost.cli._report_api import api_option, pick_source
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
@@ -18,11 +20,7 @@ from otel_llmcost.cli._report_options import (
     usage_errors,
     usd_option,
 )
-from otel_llmcost.environment_variables import (
-    OTEL_LLMCOST_API_TOKEN,
-    OTEL_LLMCOST_API_URL,
-    OTEL_LLMCOST_BUDGETS,
-)
+from otel_llmcost.environment_variables import OTEL_LLMCOST_BUDGETS
 from otel_llmcost.pricing import to_nanos
 
 __all__ = ["insights"]
@@ -55,10 +53,12 @@ def _time(value: str | None, option: str) -> int | None:
     type=click.IntRange(min=1, max=3660),
     default=30,
     show_default=True,
-    help="Analyse the last N days.",
+    help="Analyse the N days up to --until (default: now).",
 )
 @click.option(
-    "--since", metavar="TIME", help="From this time on instead (epoch seconds, ISO date or datetime; UTC)."
+    "--since",
+    metavar="TIME",
+    help="From this time on instead of --days (epoch seconds, ISO date or datetime; UTC).",
 )
 @click.option("--until", metavar="TIME", help="Up to this time (exclusive; default now).")
 @click.option(
@@ -70,7 +70,8 @@ def _time(value: str | None, option: str) -> int | None:
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(dir_okay=False), envvar=OTEL_LLMCOST_BUDGETS,
-    help="Budget policy whose model tiers rank models (default: the built-in tiers).",
+    help=f"Budget policy whose model tiers rank models (default: ${OTEL_LLMCOST_BUDGETS}, else the "
+    "built-in tiers; a collector read with --api ranks by its own).",
 )  # fmt: skip
 @click.option(
     "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show the top N insights."
@@ -79,10 +80,7 @@ def _time(value: str | None, option: str) -> int | None:
     "--json", "as_json", is_flag=True, help="Print JSON (the collector's /v1/insights answer), every insight."
 )
 @ledger_option
-@click.option(
-    "--api", "api_url", envvar=OTEL_LLMCOST_API_URL, metavar="URL",
-    help=f"Ask a running collector's /v1/insights instead (token: ${OTEL_LLMCOST_API_TOKEN}).",
-)  # fmt: skip
+@api_option("/v1/insights")
 @scope_options
 @usage_errors
 def insights(
@@ -108,14 +106,19 @@ def insights(
     """
     scope = scope_from(options)
     since_ns, until_ns = _time(since, "--since"), _time(until, "--until")
+    given = click.get_current_context().get_parameter_source
+    if since_ns is not None and given("days") == ParameterSource.COMMANDLINE:
+        raise click.UsageError("give --days or --since, not both (--days counts back from --until)")
     if since_ns is not None and until_ns is not None and until_ns <= since_ns:
         raise click.BadParameter("must be later than --since", param_hint="--until")
-    if api_url:
-        if policy_path:
+    api = pick_source(ledger_url, api_url)
+    if api:
+        # $OTEL_LLMCOST_BUDGETS is the collector's setting too: only a --policy given here is refused
+        if policy_path and given("policy_path") == ParameterSource.COMMANDLINE:
             raise click.UsageError(
                 "--policy applies to the ledger; the collector ranks models by its own policy"
             )
-        data = _from_api(api_url, days, since_ns, until_ns, duplicate_window, daily_threshold, scope)
+        data = _from_api(api, days, since_ns, until_ns, duplicate_window, daily_threshold, scope)
     else:
         from otel_llmcost.analytics._insights import find_insights
         from otel_llmcost.budgets import load_policy
@@ -162,10 +165,9 @@ def _money(text: str, places: int = 2) -> str:
 
 
 def _show(data: dict[str, Any], limit: int) -> None:
-    from rich.console import Console
     from rich.padding import Padding
 
-    console = Console()
+    console = new_console()
     ratio = data["cache_hit_ratio"]
     console.print(
         f"[bold]Insights[/bold] {data['since'][:16].replace('T', ' ')} - {data['until'][:16].replace('T', ' ')} UTC: "

@@ -57,10 +57,16 @@ def _format_of(name: str) -> str:
 @selection_options
 @usage_errors
 def export(fmt: str | None, output: str | None, ledger_url: str | None, **options: Any) -> None:
-    """Export ledger rows (all, or those the filters select) as JSONL or CSV, oldest first.
+    r"""Export ledger rows (all, or those the filters select) as JSONL or CSV, oldest first.
 
     `otel-llmcost import` reads either format back exactly: every field, None, booleans and
     integers of any size.
+
+    CSV is for spreadsheets: a text cell a spreadsheet could run as a formula (starting with = + - @,
+    a tab or a carriage return, their full-width forms, or spaces and then one of these) is
+    written with a \ in front, as is an empty text (an empty cell means none) or one starting
+    with \. Import removes that one \, so the file still round-trips exactly; JSONL is written
+    as is.
     """
     filters = selection(options)
     chosen = fmt or (_format_of(output) if output else "jsonl")
@@ -108,6 +114,11 @@ def import_(
     nothing. A FILE that does not exist or cannot be read stops the command before anything is
     imported (exit 2). A bad line is reported on stderr as FILE:LINE: reason and skipped; every
     good line is imported, and the exit code is then 1.
+
+    Lines are held to the rules the collector applies to what it ingests (token counts, times at
+    most a day ahead of this machine's clock, a cost consistent with its breakdown). A line whose
+    cost would take the ledger's total past $9,223,372,036.85 (the 64-bit nano-dollar sum every
+    report adds up in) is refused as bad, so reports can always sum the ledger.
     """
     results: list[ImportResult] = []
     with open_ledger(resolve(ledger_url)) as ledger:
@@ -199,6 +210,7 @@ def reset(
                 click.echo("aborted: nothing was deleted", err=True)
                 ctx.exit(1)
         archive: Path | None = None
+        archived = 0
         if not no_archive:
             try:
                 archive, archived = write_archive(ledger, archive_dir)
@@ -208,17 +220,21 @@ def reset(
                 ) from None
             if not as_json:
                 click.echo(f"archived {archived:,} records to {archive}")
-            try:
-                # Counted and deleted in one transaction that locks writers out: a row written
-                # after the archive was made is never deleted unarchived.
-                deleted = ledger.delete_all(expected=archived)
-            except LedgerChangedError:
-                raise click.ClickException(
-                    "the ledger changed while it was archived (is a collector writing to it?); nothing was "
-                    f"deleted. Stop it and retry; the partial archive stays at {archive}"
-                ) from None
-        else:
-            deleted = ledger.delete_all()
+        try:
+            # Counted and deleted in one transaction that locks writers out: a row written
+            # after the archive was made is never deleted unarchived.
+            deleted = ledger.delete_all(expected=archived) if archive is not None else ledger.delete_all()
+        except LedgerChangedError:
+            raise click.ClickException(
+                "the ledger changed while it was archived (is a collector writing to it?); nothing was "
+                f"deleted. Stop it and retry; the partial archive stays at {archive}"
+            ) from None
+        except Exception as err:  # a read-only file, a revoked grant, a server gone
+            kept = f"; the archive was written and stays at {archive}" if archive is not None else ""
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise click.ClickException(
+                f"cannot delete the rows of {shown(url)}: {reason}. Nothing was deleted{kept}"
+            ) from None
     _done(as_json, url, archive, deleted, f"deleted {deleted:,} records from {shown(url)}")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from otel_llmcost.cli._format import decimal_str, echo_json
+from otel_llmcost.cli._format import decimal_str, echo_json, new_console
 from otel_llmcost.environment_variables import OTEL_LLMCOST_PRICES
 from otel_llmcost.exceptions import ConfigError, InvalidUsageError
 from otel_llmcost.pricing import BUCKETS, SERVICE_TIERS, ModelEntry, Pricer, to_nanos
@@ -111,12 +111,11 @@ def list_prices(provider: str | None, pattern: str | None, as_json: bool, prices
     if as_json:
         echo_json({"price_version": pricer.version, "models": rows})
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = new_console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=_UNBOUNDED)  # the table's own width: nothing cut for grep
+        console = new_console(width=_UNBOUNDED)  # the table's own width: nothing cut for grep
     table = Table(title=f"Prices (USD per 1M tokens), catalog {pricer.version}")
     for col in ("model", "mode", "input", "output", "cache read", "cache write"):
         # A name folds onto a second line on a narrow terminal, never cut to "…".

@@ -7,13 +7,12 @@ from decimal import Decimal
 from typing import Any, cast
 
 import click
-from click.core import ParameterSource
 
 from otel_llmcost.analytics._chargeback import CHARGEBACK_DIMENSIONS, chargeback
 from otel_llmcost.analytics._dashboard import DEFAULT_GROUP_BY, build_dashboard
 from otel_llmcost.analytics._report import ReportError, ReportQuery, build_report, parse_group_by
 from otel_llmcost.cli._format import echo_json
-from otel_llmcost.cli._report_api import ApiReader
+from otel_llmcost.cli._report_api import ApiReader, api_option, pick_source
 from otel_llmcost.cli._report_options import (
     ledger_option,
     open_existing,
@@ -24,11 +23,7 @@ from otel_llmcost.cli._report_options import (
     usage_errors,
     usd_option,
 )
-from otel_llmcost.environment_variables import (
-    OTEL_LLMCOST_API_TOKEN,
-    OTEL_LLMCOST_API_URL,
-    OTEL_LLMCOST_BUDGETS,
-)
+from otel_llmcost.environment_variables import OTEL_LLMCOST_API_TOKEN, OTEL_LLMCOST_BUDGETS
 from otel_llmcost.ledger import GROUPABLE, LedgerBackend
 
 __all__ = ["report"]
@@ -37,20 +32,6 @@ _BUDGET_HINT = (
     f"No budgets: give --policy FILE (or ${OTEL_LLMCOST_BUDGETS}), or --monthly-budget / --total-budget USD "
     "for this run."
 )
-
-
-def _pick_source(ctx: click.Context, ledger_url: str | None, api_url: str | None) -> str | None:
-    """The API URL to read, or ``None`` for the ledger. A flag beats an environment variable;
-    two flags (or two variables) are a usage error."""
-    if not (ledger_url and api_url):
-        return api_url
-    sources = {name: ctx.get_parameter_source(name) for name in ("ledger_url", "api_url")}
-    env = ParameterSource.ENVIRONMENT
-    if sources["ledger_url"] == env and sources["api_url"] != env:
-        return api_url
-    if sources["api_url"] == env and sources["ledger_url"] != env:
-        return None
-    raise click.UsageError("give --ledger or --api, not both")
 
 
 def _budgets(
@@ -93,13 +74,7 @@ def _budgets(
 
 @click.command()
 @ledger_option
-@click.option(
-    "--api",
-    "api_url",
-    envvar=OTEL_LLMCOST_API_URL,
-    metavar="URL",
-    help=f"Read a running collector's /v1/report instead (e.g. http://127.0.0.1:9464; token: ${OTEL_LLMCOST_API_TOKEN}).",
-)
+@api_option("/v1/report")
 @click.option(
     "--policy",
     "policy_path",
@@ -126,25 +101,29 @@ def _budgets(
     help=f"Break down by these dimensions, comma-separated (default: provider); any of {', '.join(GROUPABLE)}.",
 )
 @click.option("--limit", type=click.IntRange(min=0), help="Show only the top N groups by cost.")
-@click.option("--verbose", is_flag=True, help="Split every group by model.")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Split every group of the table by model (unless --by names model already). The table only: "
+    "for JSON, add model to --by.",
+)
 @click.option(
     "--chargeback",
     "chargeback_by",
     type=click.Choice(CHARGEBACK_DIMENSIONS),
-    help="Bill each team or project, with unattributed spend spread in proportion to attributed spend.",
+    help="Bill each team or project, with unattributed spend spread in proportion to attributed spend "
+    "(every team or project: not with --by, --limit or --verbose).",
 )
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="Print JSON: exactly the collector's /v1/report answer for the same query (or the chargeback).",
+    help="Print JSON: exactly the collector's /v1/report answer for the same query (or the chargeback); "
+    "budgets are not in it.",
 )
 @selection_options
-@click.pass_context
 @usage_errors
 def report(
-    ctx: click.Context,
-    /,
     ledger_url: str | None,
     api_url: str | None,
     policy_path: str | None,
@@ -161,12 +140,24 @@ def report(
     bars, and the cost per provider (or --by any dimension), from the ledger or a collector.
 
     Times are UTC; --month YYYY-MM selects one calendar month. Every figure is an exact sum of
-    the ledger's integer nano-dollars; --json prints decimal strings, never floats.
+    the ledger's integer nano-dollars; --json prints decimal strings, never floats. Amounts shown
+    to $0.0001 are rounded so that the parts shown add up to the total shown.
+
+    Piped into another program, the tables are as wide as their longest line, so that no name is
+    cut or folded (grep finds them whole); set COLUMNS to choose a width.
     """
     filters = selection(options)
-    api = _pick_source(ctx, ledger_url, api_url)
-    if chargeback_by and by_text:
-        raise click.UsageError("--chargeback groups by team or project itself; leave out --by")
+    api = pick_source(ledger_url, api_url)
+    if chargeback_by:
+        for given, flag in ((by_text, "--by"), (limit is not None, "--limit"), (verbose, "--verbose")):
+            if given:
+                raise click.UsageError(
+                    f"--chargeback bills every {chargeback_by} and groups by it itself; leave out {flag}"
+                )
+    if verbose and as_json:
+        raise click.UsageError(
+            "--verbose splits the table's groups by model; for JSON, add model to --by instead"
+        )
     try:
         by = parse_group_by(by_text, "--by") if by_text else DEFAULT_GROUP_BY
     except ReportError as err:
@@ -196,17 +187,15 @@ def _run(
     chargeback_by: str | None,
     as_json: bool,
 ) -> None:
-    from rich.console import Console
-
     source = f"{reader.url}/v1/report" if isinstance(reader, ApiReader) else shown(resolve(reader.url))
     if chargeback_by:
         result = chargeback(reader, chargeback_by, query.filters)
         if as_json:
             echo_json(result.to_dict())
             return
-        from otel_llmcost.cli._report_view import render_chargeback
+        from otel_llmcost.cli._chargeback_view import render_chargeback
 
-        render_chargeback(Console(), result)
+        render_chargeback(result)
         return
     if as_json:
         echo_json(build_report(reader, query))
@@ -215,4 +204,4 @@ def _run(
 
     dash = build_dashboard(reader, query, verbose=verbose)
     budgets = _budgets(reader, policy_path, monthly, total)
-    render_dashboard(Console(), dash, budgets, source=source, budget_hint=_BUDGET_HINT)
+    render_dashboard(None, dash, budgets, source=source, budget_hint=_BUDGET_HINT)

@@ -23,6 +23,7 @@ from otel_llmcost.cli._format import echo_json
 from otel_llmcost.cli._report_options import shown, usage_errors
 
 _BATCH = 5000
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @click.command()
@@ -42,7 +43,9 @@ _BATCH = 5000
 @click.option(
     "--end",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The UTC day after the last day of history [default: today, so history ends yesterday].",
+    help="The UTC day after the last day of history, at the latest tomorrow (so that every row can be "
+    "imported again: import refuses times more than a day ahead) [default: today, so history ends "
+    "yesterday].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same records.")
 @click.option(
@@ -83,7 +86,20 @@ def synthesize(
     from otel_llmcost.analytics._report import usd
     from otel_llmcost.ledger import open_ledger
 
-    last = end.date() if end is not None else dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    last = end.date() if end is not None else today
+    if last > today + dt.timedelta(days=1):
+        raise click.BadParameter(
+            f"{last} is after tomorrow (UTC): rows more than a day ahead of the clock could not be "
+            "imported again (import refuses them as the collector would)",
+            param_hint="--end",
+        )
+    if last - dt.timedelta(days=days) <= _EPOCH:
+        raise click.BadParameter(
+            f"{last} with --days {days} starts history on {last - dt.timedelta(days=days)}: it must start "
+            "after 1970-01-01, where the ledger's times begin",
+            param_hint="--end",
+        )
     spec = SyntheticUsage(
         seed=seed, days=days, end=last, calls_per_day=calls_per_day, monthly_growth=monthly_growth
     )

@@ -47,7 +47,7 @@ from otel_llmcost.ledger._model import (
     Totals,
     chunked,
 )
-from otel_llmcost.ledger._query import FILTERABLE, check_filter
+from otel_llmcost.ledger._query import FILTERABLE, LedgerOverflowError, check_filter
 from otel_llmcost.ledger._url import KEY, PostgresTarget, parse
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "LedgerChangedError",
     "LedgerClosedError",
     "LedgerNotFoundError",
+    "LedgerOverflowError",
     "LedgerRecord",
     "LedgerUnavailableError",
     "Totals",

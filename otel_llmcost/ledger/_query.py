@@ -61,12 +61,23 @@ SELECT_COLUMNS = ", ".join(map(ident, COLUMN_NAMES))
 _BOOL_POSITIONS = tuple(i for i, name in enumerate(COLUMN_NAMES) if name in BOOL_COLUMNS)
 
 
+class LedgerOverflowError(OverflowError):
+    """A sum over the selected rows is beyond the 64-bit integer range SQLite adds in: some row
+    holds an absurd cost or token count. Never a rounded figure instead."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the ledger's sums over these rows exceed the 64-bit integer range (over $9.2 billion, or "
+            "9.2e18 tokens): some row holds an absurd cost_nanos or token count"
+        )
+
+
 def exact_int(value: Any) -> int:
     """An engine's sum as an ``int``; a float means SQLite overflowed 64 bits, never rounded."""
     if value is None:
         return 0
     if isinstance(value, float):
-        raise OverflowError("ledger sum exceeds the 64-bit integer range")
+        raise LedgerOverflowError
     return int(value)
 
 

@@ -225,7 +225,7 @@ class SqliteLedger(SqlLedger):
                 yield conn
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        with self._read_connection() as conn:
+        with self._read_connection() as conn, _sums_fit():
             return conn.execute(sql, params).fetchall()
 
     def _insert_rows(self, rows: list[Row]) -> set[tuple[str, str]]:
@@ -264,7 +264,7 @@ class SqliteLedger(SqlLedger):
             f"{_query.where_sql(plan.conditions)} ON CONFLICT ({key_list}) DO UPDATE SET "
             + ", ".join(f"{s} = {s} + excluded.{s}" for s in _SUMS)
         )
-        with self._read_connection() as conn:
+        with self._read_connection() as conn, _sums_fit():
             conn.execute("DROP TABLE IF EXISTS temp.llmcost_group")
             conn.execute(create)
             try:
@@ -286,3 +286,14 @@ class SqliteLedger(SqlLedger):
 
 def _close(conn: sqlite3.Connection) -> None:
     conn.close()
+
+
+@contextmanager
+def _sums_fit() -> Iterator[None]:
+    """SQLite's SUM() fails with "integer overflow" past 64 bits: :class:`LedgerOverflowError`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc) == "integer overflow":
+            raise _query.LedgerOverflowError from None
+        raise

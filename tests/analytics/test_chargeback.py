@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otel_llmcost.analytics import Allocation, allocate, chargeback
+from otel_llmcost.analytics._chargeback import rounded_parts
 from otel_llmcost.ledger import Filters, LedgerBackend, open_ledger
 from tests.analytics.report_data import ENGINES, fixed_records, ledger_url
 from tests.ledger.support import make_record, ns
@@ -69,18 +70,26 @@ def test_fixed_ledger_by_team_and_project(ledger: LedgerBackend) -> None:
         "total_usd": "11.753",
         "attributed_usd": "10.753000001",
         "unattributed_usd": "0.999999999",
+        "requests": 6,
+        "unpriced": 1,
         "unattributed_requests": 2,
+        "unattributed_unpriced": 1,
         "since": None,
         "until": None,
         "filters": {},
         "allocations": [
-            {"team": "ads", "requests": 2, "direct_usd": "9.500000001", "allocated_usd": "0.883474378",
-             "total_usd": "10.383474379", "share": "0.883474"},
-            {"team": "search", "requests": 2, "direct_usd": "1.253", "allocated_usd": "0.116525621",
+            {"team": "ads", "requests": 2, "unpriced": 0, "direct_usd": "9.500000001",
+             "allocated_usd": "0.883474378", "total_usd": "10.383474379", "share": "0.883474"},
+            {"team": "search", "requests": 2, "unpriced": 0, "direct_usd": "1.253", "allocated_usd": "0.116525621",
              "total_usd": "1.369525621", "share": "0.116526"},
         ],
     }  # fmt: skip
-    assert "proportion" in by_team.description and "largest remainder" in by_team.description
+    # call 6 (o3) has no team and no price: the spread spend is a lower bound, and says so
+    assert by_team.description == (
+        "unattributed spend ($0.999999999 over 2 requests without a team, 1 of them unpriced (cost unknown, "
+        "not $0)) is spread over each team in proportion to its attributed spend; shares are rounded to the "
+        "nano-dollar by largest remainder, so allocations sum exactly to the total"
+    )
     by_project = chargeback(ledger, "project")
     # pool: calls 4, 5, 6 = 2,999,999,999; beta's share 1,028,218.89 beats alpha's .10 remainder
     assert [(a.key, a.allocated_nanos, a.total_nanos) for a in by_project.allocations] == [
@@ -105,8 +114,8 @@ def test_nothing_attributed_shows_all_spend_as_unattributed(ledger: LedgerBacken
     assert result.allocations == [Allocation(None, 2, 12, 0), Allocation("z", 1, 0, 0)]
     assert "all $0.000000012 is shown as unattributed" in result.description
     assert result.to_dict()["allocations"][0] == {
-        "team": None, "requests": 2, "direct_usd": "0.000000012", "allocated_usd": "0", "total_usd": "0.000000012",
-        "share": "1.000000",
+        "team": None, "requests": 2, "unpriced": 0, "direct_usd": "0.000000012", "allocated_usd": "0",
+        "total_usd": "0.000000012", "share": "1.000000",
     }  # fmt: skip
     with open_ledger("sqlite:///:memory:") as nothing:
         empty = chargeback(nothing, "project")
@@ -135,3 +144,35 @@ def test_allocate_is_exact_and_within_one_nano_of_the_true_share(
     total = sum(weights.values())
     for key, part in parts.items():
         assert abs(Fraction(part) - Fraction(amount * weights[key], total)) < 1
+
+
+def test_shares_sum_to_exactly_one() -> None:
+    with open_ledger("sqlite:///:memory:") as ledger:
+        ledger.insert([make_record(i, team=team, cost_nanos=1) for i, team in enumerate("abc", 1)])
+        result = chargeback(ledger, "team")
+    assert [a["share"] for a in result.to_dict()["allocations"]] == ["0.333334", "0.333333", "0.333333"]
+    assert sum(result.shares()) == 1
+
+
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=10**15), max_size=12),
+    unit=st.integers(min_value=1, max_value=10**6),
+    data=st.data(),
+)
+def test_rounded_parts_round_each_value_down_or_up_to_the_sum_asked(
+    values: list[int], unit: int, data: st.DataObject
+) -> None:
+    floors = sum(v // unit for v in values)
+    ceilings = sum(-(-v // unit) for v in values)
+    target = data.draw(st.integers(min_value=floors, max_value=ceilings))
+    parts = rounded_parts(values, unit, target)
+    assert sum(parts) == target
+    assert all(v // unit <= p <= -(-v // unit) for v, p in zip(values, parts, strict=True))
+
+
+def test_rounded_parts_go_to_the_largest_remainders() -> None:
+    # 1.23456789, 0.5, 0.5 and 0.00000001 units of 1e-4 over a total shown as 1237 units
+    assert rounded_parts([123_456_789, 50_000, 50_000, 1], 100_000, 1236) == [1235, 1, 0, 0]
+    assert rounded_parts([150_000] * 3, 100_000, 4) == [2, 1, 1]
+    assert rounded_parts([149_999, 149_999], 100_000, 2) == [1, 1]
+    assert rounded_parts([], 100_000, 0) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -30,6 +31,10 @@ AWKWARD_TEXT = [
     "@x",
     "\ttab",
     "Ünï 🚀",
+    "\uff1d1+1",  # full-width equals: some spreadsheets run it as "="
+    "  =1+1",  # leading spaces a spreadsheet may trim
+    "\u3000@SUM(A1)",  # an ideographic space, then "@"
+    " plain",
 ]
 
 
@@ -124,6 +129,41 @@ def test_csv_escapes_what_a_spreadsheet_would_run_or_an_empty_cell_would_hide(tm
     assert ",\\=HYPERLINK(1)," in row and ",=" not in row
 
 
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ("=1+1", "\\=1+1"),
+        ("\uff1d1+1", "\\\uff1d1+1"),
+        ("\uff0b1", "\\\uff0b1"),
+        ("\uff0d1", "\\\uff0d1"),
+        ("\uff20x", "\\\uff20x"),
+        ("  =1+1", "\\  =1+1"),
+        ("\u3000@SUM(A1)", "\\\u3000@SUM(A1)"),
+        (" plain", " plain"),
+        ("   ", "   "),
+        ("a=b", "a=b"),
+    ],
+)
+def test_csv_neutralizes_formulas_and_still_round_trips_byte_for_byte(
+    tmp_path: Path, text: str, cell: str
+) -> None:
+    with open_ledger("sqlite:///:memory:") as ledger:
+        ledger.insert([make_record(1, team=text, user=text)])
+        first = io.StringIO()
+        export_records(ledger, first, "csv")
+    header, row = first.getvalue().splitlines()
+    cells = dict(zip(header.split(","), next(csv.reader([row])), strict=True))
+    assert (cells["team"], cells["user"]) == (cell, cell)
+    path = tmp_path / "x.csv"
+    path.write_text(first.getvalue(), encoding="utf-8")
+    with open_ledger("sqlite:///:memory:") as again:
+        assert import_file(again, path).new == 1
+        assert [r.team for r in again.records()] == [text]
+        second = io.StringIO()
+        export_records(again, second, "csv")
+    assert second.getvalue() == first.getvalue()
+
+
 def test_archive_is_a_reimportable_gzip_export_that_never_overwrites(tmp_path: Path) -> None:
     now = datetime(2025, 3, 10, 12, 30, 5, tzinfo=timezone.utc)
     with open_ledger("sqlite:///:memory:") as ledger:
@@ -134,11 +174,11 @@ def test_archive_is_a_reimportable_gzip_export_that_never_overwrites(tmp_path: P
     assert (first.name, second.name, count) == (
         "ledger-20250310T123005Z.jsonl.gz",
         "ledger-20250310T123005Z-1.jsonl.gz",
-        13,
+        17,
     )
     assert {p.name for p in (tmp_path / "archive").iterdir()} == {first.name, second.name}  # no .partial left
     with open_ledger("sqlite:///:memory:") as restored:
-        assert import_file(restored, first).new == 13
+        assert import_file(restored, first).new == 17
         assert list(restored.records()) == original
 
 

@@ -349,3 +349,22 @@ def test_over_long_indexed_values_are_fitted_as_the_collector_fits_them(
     with open_ledger(next(urls)) as target:
         assert import_file(target, round_trip).new == 1
         assert list(target.records()) == [fitted]
+
+
+def test_a_cost_that_would_overflow_the_ledgers_sums_is_refused(tmp_path: Path) -> None:
+    # $4 billion for a thousand tokens, three times: the third would take the total past 2**63 - 1
+    # nano-dollars, which no report could add up (SQLite sums in 64 bits).
+    huge = 4 * 10**18
+    records = [make_record(i, cost_nanos=huge, cost_input_nanos=huge) for i in (1, 2, 3)]
+    path = tmp_path / "absurd.jsonl"
+    path.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+    seen: list[BadLine] = []
+    with open_ledger(f"sqlite:///{tmp_path / 'l.db'}") as ledger:
+        ledger.insert([make_record(9, cost_nanos=10**18)])  # already held
+        result = import_file(ledger, path, on_error=seen.append)
+        assert ledger.totals().cost_nanos == 9 * 10**18  # every report still sums it
+    assert (result.read, result.new, result.failed) == (2, 2, 1)
+    assert [str(b) for b in seen] == [
+        f"{path}:3: cost_nanos=4000000000000000000 would take the ledger's total cost past the 64-bit integer "
+        "range that reports add up in (room left: 223372036854775807 nano-dollars)"
+    ]

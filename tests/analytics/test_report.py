@@ -111,6 +111,11 @@ def test_dashboard_folds_model_rows_into_groups_and_counts_the_current_month(led
     assert limited.month_totals.cost_nanos == 1_253_000_000  # March, openai: calls 1 and 2
     plain = build_dashboard(ledger, ReportQuery(), now=now)
     assert (plain.detail_by, plain.detail) == ((), [])
+    # grouped by model already: nothing to split, the same dashboard as without verbose
+    for by in (("team", "model"), ("model",)):
+        by_model = build_dashboard(ledger, ReportQuery(by), verbose=True, now=now)
+        assert by_model == build_dashboard(ledger, ReportQuery(by), now=now)
+        assert (by_model.detail_by, by_model.detail) == ((), [])
 
 
 def test_fold_groups_sums_exactly_and_keeps_the_ledgers_order() -> None:

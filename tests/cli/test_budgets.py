@@ -256,3 +256,50 @@ def test_a_missing_ledger_is_an_error_and_nothing_is_created(run: Run, policy: s
         f"Error: no ledger at {missing}: run the collector first, or give --ledger URL\n"
     )
     assert not missing.parent.exists()
+
+
+def test_piped_the_table_is_as_wide_as_its_longest_line(
+    run: Run, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_llmcost.cli import budgets as budgets_cli
+
+    monkeypatch.delenv("COLUMNS")  # piped: rich would fold into 80 columns
+    item = {
+        "budget": "platform-reliability-engineering-monthly", "key": "customer-success-automation",
+        "window": "monthly", "limit_usd": "200", "limit_tokens": None, "spent_usd": "1.5", "spent_tokens": 10,
+        "utilization": "0.0075", "thresholds_reached": [], "forecast_usd": "3", "forecast_tokens": None,
+        "resets_at": "2026-12-01T00:00:00+00:00",
+    }  # fmt: skip
+    monkeypatch.setattr(
+        budgets_cli, "_from_ledger", lambda *_: {"timezone": "Europe/Berlin", "budgets": [item]}
+    )
+    result = run("budgets", "--policy", policy)
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stdout.splitlines() if "platform" in line]
+    assert line == (
+        "│ platform-reliability-engineering-monthly [customer-success-automation] │ monthly │ $1.50 │ $200.00 "
+        "│ 0.8% │    $3.00 │ 2026-12-01T01:00+01:00 │"
+    )
+
+
+def test_spend_that_includes_unpriced_calls_is_marked(
+    run: Run, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # budgets/_status.py gives "unpriced" per window where it counts them; an answer without it is unmarked
+    from otel_llmcost.cli import budgets as budgets_cli
+
+    item = {
+        "budget": "monthly", "key": "", "window": "monthly", "limit_usd": "200", "limit_tokens": None,
+        "spent_usd": "1.5", "spent_tokens": 10, "utilization": "0.0075", "thresholds_reached": [],
+        "forecast_usd": None, "forecast_tokens": None, "resets_at": None,
+    }  # fmt: skip
+    data = {"timezone": "UTC", "budgets": [{**item, "unpriced": 2}, {**item, "budget": "older"}]}
+    monkeypatch.setattr(budgets_cli, "_from_ledger", lambda *_: data)
+    result = run("budgets", "--policy", policy)
+    assert result.exit_code == 0, result.output
+    table = rows(result.stdout)
+    assert (table["monthly"][1], table["older"][1]) == ("$1.50*", "$1.50")
+    assert result.stdout.splitlines()[-1] == (
+        "* spent includes calls of models without a price (2 in all): their cost is unknown, not $0 (see "
+        "`otel-llmcost prices`)."
+    )

@@ -77,7 +77,7 @@ def test_json_is_the_exact_forecast(run: Run, url: str) -> None:
 
 def test_human_output(run: Run, url: str) -> None:
     out = flat(run("forecast", "--as-of", "2025-03-17T00:00:00Z", "--ledger", url).stdout)
-    assert "Month-end forecast (2025-03-01 - 2025-04-01, UTC) as of 2025-03-17 00:00" in out
+    assert "Month-end forecast (2025-03-01 - 2025-04-01, UTC) as of 2025-03-17 00:00+00:00" in out
     assert "Spent so far $129.00" in out
     assert "Forecast $261.00 80% interval $261.00 - $261.00" in out
     assert "Run-rate $249.94" in out
@@ -86,6 +86,28 @@ def test_human_output(run: Run, url: str) -> None:
     early = flat(run("forecast", "--as-of", "2025-01-10", "--ledger", url).stdout)
     assert "Not enough history to forecast: 9 complete days (needs 14)." in early
     assert "Spent so far $84.00" in early and "Run-rate $289.33" in early  # 12+11+9+4+3+10+12+12+11, x 31/9
+
+
+def test_times_show_in_the_forecasts_zone_with_their_offset(run: Run, url: str) -> None:
+    # 05:00 UTC: 00:00 in New York's winter time, 01:00 in its summer time (from 9 March 2025)
+    out = flat(run("forecast", "--as-of", "2025-03-17T00:00:00-05:00", "--timezone", "America/New_York",
+                   "--ledger", url).stdout)  # fmt: skip
+    assert (
+        "Month-end forecast (2025-03-01 - 2025-04-01, America/New_York) as of 2025-03-17 01:00-04:00" in out
+    )
+    # Berlin's month starts at 23:00 UTC the day before: its own dates, not the UTC ones
+    out = flat(run("forecast", "--as-of", "2025-03-17T12:00:00Z", "--timezone", "Europe/Berlin",
+                   "--ledger", url).stdout)  # fmt: skip
+    assert "Month-end forecast (2025-03-01 - 2025-04-01, Europe/Berlin) as of 2025-03-17 13:00+01:00" in out
+
+
+def test_a_future_as_of_is_refused(run: Run, url: str) -> None:
+    result = run("forecast", "--as-of", "2199-01-01", "--ledger", url)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--as-of': '2199-01-01' is in the future: the ledger has no spend after now "
+        "to forecast from; leave out --as-of to forecast as of now"
+    )
 
 
 def test_the_backtest(run: Run, url: str) -> None:

@@ -118,6 +118,10 @@ def test_nothing_to_report(run: Run, url: str) -> None:
         (("--since", "last tuesday"), "expected epoch seconds"),
         (("--since", "2025-03-02", "--until", "2025-03-01"), "must be later than --since"),
         (
+            ("--days", "5", "--since", "2025-03-01"),
+            "give --days or --since, not both (--days counts back from --until)",
+        ),
+        (
             ("--where", "colour=red"),
             "'colour=red': expected KEY=VALUE with KEY one of environment, error_type, feature,",
         ),

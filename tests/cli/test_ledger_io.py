@@ -212,3 +212,30 @@ def test_commands_on_a_missing_ledger_or_bad_options(run: Run, tmp_path: Path) -
     assert "Invalid value for --where: filter hour='2025-03-01T25': expected UTC Y-m-dTH" in result.stderr
     assert run("import").exit_code == 2
     assert run("import", "--ledger", "nope://x", "f.jsonl").exit_code == 2
+
+
+@pytest.mark.parametrize("archive", [True, False])
+def test_reset_on_a_ledger_it_cannot_write_deletes_nothing_and_says_so(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archive: bool
+) -> None:
+    import sqlite3
+
+    from otel_llmcost.ledger._sqlite import SqliteLedger
+
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    with open_ledger(url) as ledger:
+        ledger.insert(fixed_records())
+
+    def read_only(self: SqliteLedger, expected: int | None = None) -> int:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(SqliteLedger, "delete_all", read_only)  # a file mode root ignores, simulated
+    result = run("reset", "--ledger", url, "--yes", *([] if archive else ["--no-archive"]))
+    assert result.exit_code == 1
+    archives = list(tmp_path.glob(".otel-llmcost/archive/*.jsonl.gz"))
+    assert len(archives) == (1 if archive else 0)
+    kept = f"; the archive was written and stays at {archives[0].relative_to(tmp_path)}" if archive else ""
+    assert result.stderr == (
+        f"Error: cannot delete the rows of {url}: attempt to write a readonly database. Nothing was deleted{kept}\n"
+    )
+    assert len(rows(url)) == 6

@@ -182,7 +182,122 @@ def test_chargeback_json_text_and_api(run: Run, url: str, start: Callable[..., C
     assert json.loads(remote.stdout) == data
     out = flat(run("report", "--ledger", url, "--chargeback", "project", "--month", "2025-03").stdout)
     assert "alpha 2 $8.7500 $0.9997 $9.7497 100.0%" in out
-    assert "Method (proportional): unattributed spend ($0.999999999 over 1 requests without a project)" in out
+    assert "Method (proportional): unattributed spend ($0.999999999 over 1 request without a project)" in out
+
+
+def test_chargeback_marks_unpriced_spend_and_says_what_the_calls_cover(run: Run, url: str) -> None:
+    # calls 4 (sonnet, $0.999999999) and 6 (o3, no price) carry no team: spread, and 6's cost unknown
+    result = run("report", "--ledger", url, "--chargeback", "team")
+    assert result.exit_code == 0, result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[2:9] == [
+        "  Team     Calls     Direct   Unattributed share       Total   Share",
+        " ────────────────────────────────────────────────────────────────────",
+        "  ads          2    $9.5000             $0.8835*   $10.3835*   88.3%",
+        "  search       2    $1.2530             $0.1165*    $1.3695*   11.7%",
+        "",
+        "  Total        4   $10.7530             $1.0000*   $11.7530*    100%",
+        "",
+    ]
+    assert flat("\n".join(lines[9:])) == (
+        "Range: all time "
+        "Method (proportional): unattributed spend ($0.999999999 over 2 requests without a team, 1 of them "
+        "unpriced (cost unknown, not $0)) is spread over each team in proportion to its attributed spend; "
+        "shares are rounded to the nano-dollar by largest remainder, so allocations sum exactly to the total. "
+        "Calls counts each team's own calls: 4 of 6; the other 2 carry no team and are billed through the "
+        "unattributed share. "
+        "1 call used models without a price (marked * or 'unpriced' above): their cost is unknown, not $0 (see "
+        "`otel-llmcost prices`). 1 of them has no team, so every unattributed share is incomplete too. "
+        "Amounts are rounded to $0.0001 (shares to 0.1%) by largest remainder, so each column adds up to its "
+        "total; --json has them to the nano-dollar."
+    )
+    data = json.loads(run("report", "--ledger", url, "--chargeback", "team", "--json").stdout)
+    assert (data["requests"], data["unpriced"], data["unattributed_requests"], data["unattributed_unpriced"]) == (
+        6, 1, 2, 1,
+    )  # fmt: skip
+    assert [(a["team"], a["requests"], a["unpriced"]) for a in data["allocations"]] == [
+        ("ads", 2, 0),
+        ("search", 2, 0),
+    ]
+
+
+def test_a_chargeback_of_unpriced_calls_is_never_a_silent_zero(run: Run, tmp_path: Path) -> None:
+    ledger = f"sqlite:///{tmp_path / 'unpriced.db'}"
+    unpriced = {"priced": False, "pricing_model": None, "price_version": None, "request_model": "o3"}
+    with open_ledger(ledger) as backend:
+        backend.insert(
+            [make_record(1, team="ads", cost_nanos=2_000_000_000), make_record(2, team="lab", **unpriced),
+             make_record(3, team=None, **unpriced), make_record(4, team=None, **unpriced)]
+        )  # fmt: skip
+    result = run("report", "--ledger", ledger, "--chargeback", "team")
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[4:8] == [
+        "  ads         1    $2.0000             $0.0000*   $2.0000*   100.0%",
+        "  lab         1   unpriced             $0.0000*   $0.0000*     0.0%",
+        "",
+        "  Total       2   $2.0000*             $0.0000*   $2.0000*     100%",
+    ]
+    out = flat(result.stdout)
+    assert (
+        "Method (proportional): unattributed spend (2 requests without a team, all unpriced: their cost is "
+        "unknown, not $0) is spread over each team in proportion to its attributed spend;"
+    ) in out
+    assert (
+        "3 calls used models without a price (marked * or 'unpriced' above): their cost is unknown, not $0 "
+        "(see `otel-llmcost prices`). 2 of them have no team, so every unattributed share is incomplete too."
+    ) in out
+
+
+def test_shown_amounts_and_shares_add_up_to_the_shown_total(run: Run, tmp_path: Path) -> None:
+    # $0.00015 each: alone each shows as $0.0002 (half to even), but the total, $0.00045, as $0.0004
+    ledger = f"sqlite:///{tmp_path / 'thirds.db'}"
+    with open_ledger(ledger) as backend:
+        backend.insert([make_record(i, team=team, cost_nanos=150_000) for i, team in enumerate("abc", 1)])
+    out = flat(run("report", "--ledger", ledger, "--by", "team").stdout)
+    assert "Total cost $0.0004" in out
+    assert "a 1 0 0 $0.0002 33.3% b 1 0 0 $0.0001 33.3% c 1 0 0 $0.0001 33.3%" in out
+    out = flat(run("report", "--ledger", ledger, "--chargeback", "team").stdout)
+    assert (
+        "a 1 $0.0002 $0.0000 $0.0002 33.4% b 1 $0.0001 $0.0000 $0.0001 33.3% c 1 $0.0001 $0.0000 $0.0001 33.3%"
+        in out
+    )
+    assert "Total 3 $0.0004 $0.0000 $0.0004 100%" in out
+    data = json.loads(run("report", "--ledger", ledger, "--chargeback", "team", "--json").stdout)
+    assert [a["share"] for a in data["allocations"]] == ["0.333334", "0.333333", "0.333333"]
+
+
+def test_verbose_adds_model_only_where_it_is_not_grouped_by_already(run: Run, url: str) -> None:
+    for by in ("team,model", "model"):
+        plain = run("report", "--ledger", url, "--by", by)
+        verbose = run("report", "--ledger", url, "--by", by, "--verbose")
+        assert verbose.exit_code == 0, verbose.output
+        assert verbose.stdout == plain.stdout
+        assert f"Breakdown by {by.replace(',', ', ')} ─" in verbose.stdout
+        assert verbose.stdout.count("Model") == 1
+    result = run("report", "--ledger", url, "--verbose", "--json")
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2,
+        "Error: --verbose splits the table's groups by model; for JSON, add model to --by instead",
+    )
+
+
+def test_piped_tables_are_as_wide_as_their_longest_line(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS")  # piped: rich would lay out 80 columns
+    model, team = "claude-sonnet-4-6-20260301-long-context-preview", "platform-reliability-engineering"
+    ledger = f"sqlite:///{tmp_path / ('a-rather-long-directory-name-' * 3)}/ledger.db"
+    with open_ledger(ledger) as backend:
+        backend.insert([make_record(1, request_model=model, team=team, cost_nanos=1_000_000_000)])
+    out = run("report", "--ledger", ledger, "--by", "model,team").stdout
+    assert f"Source                     {ledger}" in out.splitlines()
+    assert [line for line in out.splitlines() if model in line] == [
+        f"{model}  {team}      1          0           0  $1.0000      100.0%"
+    ]
+    bill = run("report", "--ledger", ledger, "--chargeback", "team").stdout
+    assert f"  {team}       1   $1.0000              $0.0000   $1.0000   100.0%" in [
+        line.rstrip() for line in bill.splitlines()
+    ]
 
 
 @pytest.mark.parametrize(
@@ -194,6 +309,14 @@ def test_chargeback_json_text_and_api(run: Run, url: str, start: Callable[..., C
         (("--since", "2025-03-02", "--until", "2025-03-01"), "must be later than --since"),
         (("--where", "colour=red"), "expected KEY=VALUE"),
         (("--chargeback", "team", "--by", "team"), "leave out --by"),
+        (
+            ("--chargeback", "team", "--limit", "2"),
+            "--chargeback bills every team and groups by it itself; leave out --limit",
+        ),
+        (
+            ("--chargeback", "project", "--verbose"),
+            "--chargeback bills every project and groups by it itself; leave out --verbose",
+        ),
         (("--api", "http://127.0.0.1:1"), "not both"),
         (("--monthly-budget", "-5"), "expected a positive amount of USD"),
         (
@@ -257,3 +380,23 @@ def test_budget_blocks_forecast_in_the_budgets_unit_and_say_resets_are_utc() -> 
         " | Remaining: $150.0000 | Forecast: $212.5000"
     ) in out
     assert "$4.5" not in out  # a token budget's dollar forecast is not its forecast
+
+
+def test_a_budget_whose_spend_includes_unpriced_calls_is_marked() -> None:
+    from rich.console import Console
+
+    from otel_llmcost.cli._report_view import _budget_table
+
+    item = {
+        "budget": "monthly", "key": None, "window": "monthly", "resets_at": None, "limit_usd": "200",
+        "spent_usd": "50", "forecast_usd": None, "limit_tokens": None, "spent_tokens": 10,
+        "thresholds_reached": [], "utilization": "0.25",
+    }  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(_budget_table([{**item, "unpriced": 3}, {**item, "budget": "older"}]))  # older: no count
+    out = flat(console.export_text())
+    assert (
+        "monthly (monthly) Spent: $50.0000* of $200.0000 | Remaining: $150.0000 | * 3 calls of models without "
+        "a price: cost unknown, not $0"
+    ) in out
+    assert "older (monthly) Spent: $50.0000 of $200.0000 | Remaining: $150.0000 " in out

@@ -199,3 +199,45 @@ def test_without_the_default_ledger_but_after_the_demo_the_hint_names_the_demos(
     )
     if command == "report":  # the URL it names is the one to give
         assert run(command, "--ledger", f"sqlite:///{demo.as_posix()}").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report"],
+        ["report", "--json"],
+        ["report", "--chargeback", "team"],
+        ["forecast", "--as-of", "2025-03-20"],
+        ["budgets", "--policy", "budgets.yaml"],
+    ],
+)
+def test_sums_past_64_bits_exit_1_naming_the_cause(run: Run, tmp_path: Path, args: list[str]) -> None:
+    # An import of absurd costs (refused now: see tests/analytics/test_io_import.py) left three rows of
+    # $4 billion: SQLite cannot add them up.
+    url = f"sqlite:///{tmp_path / 'huge.db'}"
+    with open_ledger(url) as ledger:
+        ledger.insert([make_record(i, cost_nanos=4 * 10**18, team="t") for i in (1, 2, 3)])
+    (tmp_path / "budgets.yaml").write_text("budgets:\n  - {name: total, window: total, limit_usd: 10}\n")
+    result = run(*args, "--ledger", url)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        "Error: the ledger's sums over these rows exceed the 64-bit integer range (over $9.2 billion, or "
+        "9.2e18 tokens): some row holds an absurd cost_nanos or token count (`otel-llmcost export` lists the "
+        "rows)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "time_keys"),
+    [("report", True), ("export", True), ("forecast", False), ("insights", False)],
+)
+def test_where_help_lists_exactly_the_keys_the_command_takes(run: Run, command: str, time_keys: bool) -> None:
+    from otel_llmcost.ledger import FILTERABLE
+
+    keys = sorted(FILTERABLE if time_keys else FILTERABLE - {"day", "hour", "month"})
+    out = " ".join(run(command, "--help").stdout.split())
+    assert f"Only rows where KEY equals VALUE (repeatable); KEY one of {', '.join(keys)}." in out
+    if not time_keys:  # and what it lists, it takes
+        result = run(command, "--where", "day=2025-03-01")
+        assert result.exit_code == 2 and f"KEY one of {', '.join(keys)}" in result.stderr

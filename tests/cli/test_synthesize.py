@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -85,6 +85,38 @@ def test_bad_input_is_a_usage_error(run: Run, args: list[str], message: str) -> 
     result = run("synthesize", *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--end", "1970-01-01"], "1970-01-01 with --days 120 starts history on 1969-09-03: it must start after "
+         "1970-01-01, where the ledger's times begin"),
+        (["--end", "1970-01-02", "--days", "1"], "1970-01-02 with --days 1 starts history on 1970-01-01: it "
+         "must start after 1970-01-01, where the ledger's times begin"),
+        (["--end", "9999-12-31", "--days", "1"], "9999-12-31 is after tomorrow (UTC): rows more than a day "
+         "ahead of the clock could not be imported again (import refuses them as the collector would)"),
+    ],
+)  # fmt: skip
+def test_an_end_outside_what_the_ledger_takes_is_bad_usage(
+    run: Run, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run("synthesize", "--ledger", f"sqlite:///{tmp_path}/l.db", *args)
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == f"Error: Invalid value for --end: {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_up_to_tomorrow_exports_and_imports_back(run: Run, tmp_path: Path) -> None:
+    tomorrow = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+    url = f"sqlite:///{tmp_path}/l.db"
+    made = run("synthesize", "--ledger", url, "--end", tomorrow, "--days", "2", "--calls-per-day", "20")
+    assert made.exit_code == 0, made.output
+    assert run("export", "--ledger", url, "-o", "all.jsonl").exit_code == 0
+    back = run("import", "--ledger", f"sqlite:///{tmp_path}/copy.db", "all.jsonl", "--json")
+    assert back.exit_code == 0, back.output
+    with open_ledger(url) as ledger:
+        assert json.loads(back.stdout)["new"] == ledger.count() > 0
 
 
 @pytest.mark.parametrize("env", [None, "sqlite:///{tmp}/env.db"])
