@@ -45,6 +45,8 @@ class BudgetWindowStatus:
     forecast_usd: Decimal | None
     forecast_tokens: int | None  # budgets with a token limit only
     thresholds_reached: list[str] = field(default_factory=list)
+    unpriced: int = 0
+    """Calls in the window of models without a price: spent_usd leaves them out (unknown, not $0)."""
 
     @property
     def utilization(self) -> Decimal:
@@ -76,6 +78,7 @@ class BudgetWindowStatus:
             "forecast_usd": money(self.forecast_usd),
             "forecast_tokens": self.forecast_tokens,
             "thresholds_reached": self.thresholds_reached,
+            "unpriced": self.unpriced,
         }
 
 
@@ -135,6 +138,7 @@ def _status(
         window_start=start, resets_at=end if budget.window.kind != "rolling" else budget.window.resets_at(now),
         spent_usd=spent, spent_tokens=tokens, limit_usd=budget.limit_usd, limit_tokens=budget.limit_tokens,
         forecast_usd=forecast, forecast_tokens=forecast_tokens, thresholds_reached=reached,
+        unpriced=totals.unpriced,
     )  # fmt: skip
 
 

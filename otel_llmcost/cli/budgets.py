@@ -142,9 +142,13 @@ def budgets(policy_path: str | None, ledger_url: str | None, api_url: str | None
         table.add_row(*(cells[col] for col in columns))
     console = fitted_console(table)
     console.print(table)
-    unpriced = sum(int(item.get("unpriced") or 0) for item in data["budgets"] if item["limit_usd"])
+    # A call counts in every budget it matches: say how many the most affected window holds.
+    unpriced = max(
+        (int(item.get("unpriced") or 0) for item in data["budgets"] if item["limit_usd"]), default=0
+    )
     if unpriced:
+        calls = "1 call" if unpriced == 1 else f"up to {unpriced:,} calls"
         console.print(
-            f"[yellow]* spent includes calls of models without a price ({unpriced:,} in all): their cost is "
-            "unknown, not $0 (see `otel-llmcost prices`).[/yellow]"
+            f"[yellow]* spent leaves out calls of models without a price ({calls} in a window): their cost "
+            "is unknown, not $0 (see `otel-llmcost prices`).[/yellow]"
         )

@@ -141,3 +141,29 @@ def test_the_run_rate_of_tokens_is_whole_tokens_rounded_half_up() -> None:
     assert run_rate_forecast(budget, Decimal("0.375"), start, end, now, "tokens") == Decimal(2)  # 1.5
     assert run_rate_forecast(budget, Decimal("0.375"), start, end, now, "usd") == Decimal("1.500000000")
     assert run_rate_forecast(budget, Decimal(10), start, end, start, "tokens") is None  # no pace yet
+
+
+def test_unpriced_calls_in_a_window_are_counted_never_a_silent_zero(tmp_path: Path) -> None:
+    with seeded_ledger(tmp_path) as ledger:
+        ledger.insert(
+            [
+                make_record(
+                    6,
+                    start_ns=ns(2026, 11, 15, 10),
+                    team="a",
+                    user="bob",
+                    request_model="acme-internal-llm",
+                    response_model=None,
+                    pricing_model=None,
+                    priced=False,
+                    input_tokens=40,
+                    output_tokens=2,
+                )
+            ]
+        )
+        statuses = {(s.budget, s.instance): s for s in budget_status(POLICY, ledger, now=NOW)}
+    assert statuses[("monthly", "")].spent_usd == Decimal(50)  # the unpriced call adds no dollars
+    assert [statuses[k].unpriced for k in (("monthly", ""), ("total", ""), ("team-a", ""))] == [1, 1, 1]
+    assert (statuses[("per-user", "bob")].unpriced, statuses[("per-user", "alice")].unpriced) == (1, 0)
+    assert statuses[("team-a", "")].spent_tokens == 1192  # its tokens still count
+    assert statuses[("monthly", "")].to_dict()["unpriced"] == 1

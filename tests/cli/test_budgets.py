@@ -300,6 +300,6 @@ def test_spend_that_includes_unpriced_calls_is_marked(
     table = rows(result.stdout)
     assert (table["monthly"][1], table["older"][1]) == ("$1.50*", "$1.50")
     assert result.stdout.splitlines()[-1] == (
-        "* spent includes calls of models without a price (2 in all): their cost is unknown, not $0 (see "
-        "`otel-llmcost prices`)."
+        "* spent leaves out calls of models without a price (up to 2 calls in a window): their cost is "
+        "unknown, not $0 (see `otel-llmcost prices`)."
     )
