@@ -112,42 +112,33 @@ def _attach(values: dict[str, str]) -> object:
     return context.attach(ctx)
 
 
+def _step(values: dict[str, str], method: Callable[[Any], Any], arg: Any) -> Any:
+    """``method(arg)`` (a generator's send, throw or close) with the attribution attached."""
+    token = _attach(values)
+    try:
+        return method(arg)
+    finally:
+        context.detach(token)  # type: ignore[arg-type]
+
+
 def _attributed(generator: Generator[Any, Any, Any], values: dict[str, str]) -> Generator[Any, Any, Any]:
     """Run ``generator``'s body with the attribution, one step at a time: the caller's code
     between two items never sees it (a ``with`` around the ``yield`` would leak it there)."""
-    token = _attach(values)
-    try:
-        item = generator.send(None)
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        context.detach(token)  # type: ignore[arg-type]
+    method: Callable[[Any], Any] = generator.send
+    arg: Any = None
     while True:
         try:
-            sent = yield item
+            item = _step(values, method, arg)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            arg = yield item
+            method = generator.send
         except GeneratorExit:
-            token = _attach(values)
-            try:
-                generator.close()
-            finally:
-                context.detach(token)  # type: ignore[arg-type]
+            _step(values, lambda _: generator.close(), None)
             raise
         except BaseException as exc:  # thrown in by the caller: into the body, attributed
-            token = _attach(values)
-            try:
-                item = generator.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                context.detach(token)  # type: ignore[arg-type]
-        else:
-            token = _attach(values)
-            try:
-                item = generator.send(sent)
-            except StopIteration as stop:
-                return stop.value
-            finally:
-                context.detach(token)  # type: ignore[arg-type]
+            method, arg = generator.throw, exc
 
 
 async def _attributed_async(
