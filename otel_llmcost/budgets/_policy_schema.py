@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from otel_llmcost._yaml import read_yaml
 from otel_llmcost.exceptions import ConfigError
 from otel_llmcost.pricing import to_nanos
-from otel_llmcost.pricing._engine import MAX_NANOS, AmountTooLargeError
+from otel_llmcost.pricing._engine import AmountTooLargeError, within_ledger
 
 Action = Literal["alert", "block", "downgrade"]
 Severity = Literal["warning", "critical"]
@@ -110,8 +110,10 @@ def _positive_decimal(value: Any, where: str) -> Decimal:
         raise ConfigError(f"must be a positive number, got {value!r}", key=where) from None
     if not number.is_finite() or number <= 0:
         raise ConfigError(f"must be a positive number, got {value!r}", key=where)
-    if number * 1_000_000_000 > MAX_NANOS:
-        raise ConfigError(str(AmountTooLargeError(number)), key=where)
+    try:
+        within_ledger(number)
+    except AmountTooLargeError as err:
+        raise ConfigError(str(err), key=where) from None
     if to_nanos(number) == 0:
         raise ConfigError(f"must be a positive number, got {value!r}", key=where)
     return number

@@ -49,9 +49,7 @@ def positive_usd(value: object) -> Decimal:
             pass
     if not amount.is_finite() or amount <= 0:
         raise ValueError(f"expected a positive amount of USD, got {value!r}")
-    if amount * _BILLION > MAX_NANOS:  # what the ledger could never hold
-        raise AmountTooLargeError(amount)
-    return amount
+    return within_ledger(amount)
 
 
 #: The most nano-dollars a ledger column (a signed 64-bit integer) holds: $9,223,372,036.854775807.
@@ -63,6 +61,13 @@ class AmountTooLargeError(ValueError):
 
     def __init__(self, amount: Decimal) -> None:
         super().__init__(f"{amount} USD is more than the ledger can hold ($9,223,372,036.854775807 at most)")
+
+
+def within_ledger(amount: Decimal) -> Decimal:
+    """``amount`` itself; :class:`AmountTooLargeError` when the ledger could never hold it."""
+    if abs(amount) * _BILLION > MAX_NANOS:
+        raise AmountTooLargeError(amount)
+    return amount
 
 
 def to_nanos(amount: Decimal) -> int:
